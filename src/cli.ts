@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+import { proxyCommand, PROXY_HELP } from './cli/proxy-command.js';
+import { journalCommand, JOURNAL_HELP } from './cli/journal-command.js';
+import { demoCommand, DEMO_HELP } from './cli/demo-command.js';
+
+const HELP = `metamorph: online upgrades for MySQL-backed web applications
+
+Usage: metamorph <verb> [options]     (metamorph <verb> --help for details)
+
+Verbs:
+  proxy     run the journaling MySQL wire-protocol proxy in front of a database
+  journal   dump or verify a journal directory
+  demo      start a local MariaDB and the proxy in front of it, run a small workload
+  help      this text`;
+
+const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  proxy: { run: proxyCommand, help: PROXY_HELP },
+  journal: { run: journalCommand, help: JOURNAL_HELP },
+  demo: { run: demoCommand, help: DEMO_HELP },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
+    const topic = verb === 'help' && rest[0] ? VERBS[rest[0]] : undefined;
+    console.log(topic ? topic.help : HELP);
+    return 0;
+  }
+  const v = VERBS[verb];
+  if (!v) {
+    console.error(`metamorph: unknown verb "${verb}"\n\n${HELP}`);
+    return 2;
+  }
+  return v.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: Error & { code?: string }) => {
+    console.error(`metamorph: ${e.message}`);
+    process.exitCode = e.code === 'CONFIG_INVALID' || (e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? 2 : 1;
+  },
+);

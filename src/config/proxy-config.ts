@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { resolve, dirname } from 'node:path';
+
+export interface HostPort { host: string; port: number }
+
+export interface ProxyConfig {
+  listen: HostPort;
+  upstream: HostPort & { connectTimeoutMs: number };
+  journal: { dir: string; fsync: 'always' | 'none'; segmentBytes: number };
+  /** TLS toward clients; when absent, a client asking for TLS gets a clear refusal. */
+  tls: { cert: string; key: string } | null;
+  limits: { maxPacketBytes: number };
+  shutdown: { drainMs: number };
+}
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(readonly key: string, message: string) {
+    super(`config: ${key}: ${message}`);
+  }
+}
+
+export const DEFAULTS: ProxyConfig = {
+  listen: { host: '127.0.0.1', port: 3307 },
+  upstream: { host: '127.0.0.1', port: 3306, connectTimeoutMs: 5000 },
+  journal: { dir: './journal', fsync: 'always', segmentBytes: 64 * 1024 * 1024 },
+  tls: null,
+  limits: { maxPacketBytes: 256 * 1024 * 1024 },
+  shutdown: { drainMs: 10_000 },
+};
+
+type Json = Record<string, unknown>;
+
+const KNOWN: Record<string, string[]> = {
+  '': ['listen', 'upstream', 'journal', 'tls', 'limits', 'shutdown', 'admin', 'metrics', 'gate', '$schema', 'comment'],
+  listen: ['host', 'port'],
+  upstream: ['host', 'port', 'connectTimeoutMs'],
+  journal: ['dir', 'fsync', 'segmentBytes'],
+  tls: ['cert', 'key'],
+  limits: ['maxPacketBytes'],
+  shutdown: ['drainMs'],
+};
+
+function section(raw: Json, key: string): Json {
+  const v = raw[key];
+  if (v === undefined) return {};
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(key, 'must be an object');
+  const known = KNOWN[key];
+  if (known) {
+    for (const k of Object.keys(v)) {
+      if (!known.includes(k)) throw new ConfigError(`${key}.${k}`, `unknown key (known: ${known.join(', ')})`);
+    }
+  }
+  return v as Json;
+}
+
+function str(obj: Json, sec: string, key: string, dflt: string): string {
+  const v = obj[key];
+  if (v === undefined) return dflt;
+  if (typeof v !== 'string' || v.length === 0) throw new ConfigError(`${sec}.${key}`, 'must be a non-empty string');
+  return v;
+}
+
+function int(obj: Json, sec: string, key: string, dflt: number, min: number, max: number): number {
+  const v = obj[key];
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new ConfigError(`${sec}.${key}`, `must be an integer between ${min} and ${max} (got ${JSON.stringify(v)})`);
+  }
+  return v;
+}
+
+/** Validates a parsed config object; relative paths resolve against `baseDir`. */
+export function parseProxyConfig(raw: unknown, baseDir = process.cwd()): ProxyConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError('(root)', 'must be a JSON object');
+  const root = raw as Json;
+  for (const k of Object.keys(root)) {
+    if (!KNOWN[''].includes(k)) throw new ConfigError(k, `unknown key (known: ${KNOWN[''].join(', ')})`);
+  }
+  const listen = section(root, 'listen');
+  const upstream = section(root, 'upstream');
+  const journal = section(root, 'journal');
+  const limits = section(root, 'limits');
+  const shutdown = section(root, 'shutdown');
+  const fsync = journal.fsync ?? DEFAULTS.journal.fsync;
+  if (fsync !== 'always' && fsync !== 'none') {
+    throw new ConfigError('journal.fsync', `must be "always" (default, durable) or "none" (unsafe: acknowledged writes can be lost on a crash); got ${JSON.stringify(fsync)}`);
+  }
+  let tls: ProxyConfig['tls'] = null;
+  if (root.tls !== undefined && root.tls !== null) {
+    const t = section(root, 'tls');
+    tls = { cert: resolve(baseDir, str(t, 'tls', 'cert', '')), key: resolve(baseDir, str(t, 'tls', 'key', '')) };
+    if (t.cert === undefined) throw new ConfigError('tls.cert', 'is required when tls is set');
+    if (t.key === undefined) throw new ConfigError('tls.key', 'is required when tls is set');
+  }
+  return {
+    listen: { host: str(listen, 'listen', 'host', DEFAULTS.listen.host), port: int(listen, 'listen', 'port', DEFAULTS.listen.port, 0, 65535) },
+    upstream: {
+      host: str(upstream, 'upstream', 'host', DEFAULTS.upstream.host),
+      port: int(upstream, 'upstream', 'port', DEFAULTS.upstream.port, 1, 65535),
+      connectTimeoutMs: int(upstream, 'upstream', 'connectTimeoutMs', DEFAULTS.upstream.connectTimeoutMs, 100, 600_000),
+    },
+    journal: {
+      dir: resolve(baseDir, str(journal, 'journal', 'dir', DEFAULTS.journal.dir)),
+      fsync,
+      segmentBytes: int(journal, 'journal', 'segmentBytes', DEFAULTS.journal.segmentBytes, 64 * 1024, 2 ** 40),
+    },
+    tls,
+    limits: { maxPacketBytes: int(limits, 'limits', 'maxPacketBytes', DEFAULTS.limits.maxPacketBytes, 1024 * 1024, 2 ** 31) },
+    shutdown: { drainMs: int(shutdown, 'shutdown', 'drainMs', DEFAULTS.shutdown.drainMs, 0, 3_600_000) },
+  };
+}
+
+export function loadProxyConfig(path: string): ProxyConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigError('(file)', `cannot read ${path}: ${(e as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError('(file)', `${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  return parseProxyConfig(raw, dirname(resolve(path)));
+}
+
+/** Parses `HOST:PORT` (or `[v6]:PORT`) from a command-line flag. */
+export function parseHostPort(flag: string, value: string): HostPort {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port < 0 || port > 65535) throw new ConfigError(flag, `expected HOST:PORT, got ${JSON.stringify(value)}`);
+  return { host: m[1] ?? m[2], port };
+}

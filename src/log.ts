@@ -1,0 +1,23 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+// Passwords and tokens must never reach a log line, whatever object carries them.
+const REDACT = [
+  'password', '*.password', '*.*.password', 'pass', '*.pass',
+  'token', '*.token', '*.*.token', 'authData', '*.authData',
+];
+
+export function createLogger(opts: { level?: string; name?: string } = {}): Logger {
+  return pino({
+    name: opts.name ?? 'metamorph',
+    level: opts.level ?? process.env.METAMORPH_LOG_LEVEL ?? 'info',
+    redact: { paths: REDACT, censor: '[redacted]' },
+    base: { pid: process.pid },
+  });
+}
+
+/** A logger that drops everything; for library use in tests that assert on behaviour, not logs. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

@@ -1,0 +1,48 @@
+import type { Classified } from '../sql/classify.js';
+import type { ParamType } from '../protocol/stmt-execute.js';
+
+export interface PreparedStatement {
+  id: number;
+  sql: Buffer;
+  classified: Classified;
+  numParams: number;
+  /** Types bound by the last execute; an execute may reuse them (new_params_bound = 0). */
+  types: ParamType[] | null;
+  /** COM_STMT_SEND_LONG_DATA chunks for the next execute, by parameter index. */
+  longData: Map<number, Buffer[]>;
+}
+
+/** MariaDB connectors may pipeline PREPARE + EXECUTE and name "the statement just prepared" so. */
+export const LAST_PREPARED = 0xffffffff;
+
+/** One client session's prepared statements, as the server numbered them. */
+export class PreparedStatements {
+  private readonly byId = new Map<number, PreparedStatement>();
+  private last: PreparedStatement | null = null;
+
+  add(id: number, sql: Buffer, classified: Classified, numParams: number): void {
+    const ps: PreparedStatement = { id, sql, classified, numParams, types: null, longData: new Map() };
+    this.byId.set(id, ps);
+    this.last = ps;
+  }
+
+  get(id: number): PreparedStatement | undefined {
+    return id === LAST_PREPARED ? this.last ?? undefined : this.byId.get(id);
+  }
+
+  close(id: number): void {
+    const ps = this.get(id);
+    if (!ps) return;
+    this.byId.delete(ps.id);
+    if (this.last === ps) this.last = null;
+  }
+
+  clear(): void {
+    this.byId.clear();
+    this.last = null;
+  }
+
+  get size(): number {
+    return this.byId.size;
+  }
+}

@@ -1,0 +1,605 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from '../log.js';
+import type { ProxyConfig } from '../config/proxy-config.js';
+import { Capability, Command, ServerStatus } from '../protocol/constants.js';
+import { PacketReader, type Packet } from '../protocol/packet-reader.js';
+import { frame } from '../protocol/frame.js';
+import { ProtocolError } from '../protocol/errors.js';
+import {
+  isSslRequest, parseGreeting, parseHandshakeResponse,
+  rewriteGreetingCapabilities, rewriteHandshakeResponseCapabilities,
+} from '../protocol/handshake.js';
+import { parseChangeUser } from '../protocol/change-user.js';
+import { parseSendLongData } from '../protocol/stmt-long-data.js';
+import { namesFragment } from '../protocol/collations.js';
+import { classify, type Classified } from '../sql/classify.js';
+import { splitStatements } from '../sql/split.js';
+import type { JournalTxn } from '../journal/record.js';
+import { OrderedOutput } from './ordered-output.js';
+import { ResponseTracker, type ResponseKind, type ResultEvent } from './response-tracker.js';
+import { SessionContext } from './session-context.js';
+import { TransactionBuffer } from './transaction-buffer.js';
+import { PreparedStatements } from './prepared-statements.js';
+import { JournalSink } from './journal-sink.js';
+import { errorPacket, ProxyErrorCode } from './client-errors.js';
+import { StatementRecorder, nowMicros, type PendingStatement } from './statement-recorder.js';
+import type { ProxyStats } from './stats.js';
+
+/** Capabilities the proxy hides from clients because it does not speak them on the hot path. */
+const HIDDEN_CAPS = Capability.COMPRESS | Capability.ZSTD_COMPRESSION | Capability.QUERY_ATTRIBUTES
+  | Capability.OPTIONAL_RESULTSET_METADATA;
+/** All MariaDB extensions (progress reports, bulk, metadata cache) change packet shapes. */
+const HIDDEN_MARIADB_CAPS = 0xffffffff;
+const HIGH_WATER = 1024 * 1024;
+const ER_LOCK_DEADLOCK = 1213;
+
+export interface SessionDeps {
+  id: number;
+  config: ProxyConfig;
+  journal: JournalSink;
+  log: Logger;
+  tls: tls.SecureContext | null;
+  stats: ProxyStats;
+  onClose: (s: Session) => void;
+}
+
+interface PendingCommand {
+  tracker: ResponseTracker;
+  /** One per statement whose result the server will send (a multi-statement query has several). */
+  statements: PendingStatement[];
+  index: number;
+  onOk?: () => void;
+  /** Sent by the proxy itself: the answer is not the client's. */
+  injected?: string;
+}
+
+type Phase = 'greeting' | 'handshake' | 'auth' | 'command' | 'closed';
+
+/**
+ * One client connection and its upstream connection. Bytes are relayed as they come; the
+ * proxy reads packet headers to follow the conversation, and holds back exactly one kind of
+ * packet: the server's acknowledgement of a commit, until the journal has it on disk.
+ */
+export class Session {
+  readonly id: number;
+  readonly startedAt = Date.now();
+  user = '';
+  lastStatement = '';
+  private phase: Phase = 'greeting';
+  private client: net.Socket;
+  private readonly upstream: net.Socket;
+  private readonly clientReader: PacketReader;
+  private readonly serverReader: PacketReader;
+  private clientOut: OrderedOutput;
+  private serverCaps = 0;
+  private caps = 0;
+  /** After a TLS upgrade the client's packet numbering runs one ahead of the server's. */
+  private seqShift = 0;
+  private changingUser: { database: string | null; charset: number | null } | null = null;
+  private readonly commands: PendingCommand[] = [];
+  private ctx = new SessionContext(null, null);
+  private readonly txn = new TransactionBuffer();
+  private readonly prepared = new PreparedStatements();
+  private readonly recorder: StatementRecorder;
+  private status: number = ServerStatus.AUTOCOMMIT;
+  private multiStatements = false;
+  private upstreamReady = false;
+  private clockPinned = false;
+
+  constructor(clientSocket: net.Socket, private readonly deps: SessionDeps) {
+    this.id = deps.id;
+    this.client = clientSocket;
+    const max = deps.config.limits.maxPacketBytes;
+    this.clientReader = new PacketReader({ maxPacketBytes: max });
+    this.serverReader = new PacketReader({ maxPacketBytes: max });
+    this.clientOut = new OrderedOutput(clientSocket, () => this.upstream.resume());
+    this.recorder = new StatementRecorder(() => this.ctx, () => (this.status & ServerStatus.NO_BACKSLASH_ESCAPES) !== 0);
+    clientSocket.setNoDelay(true);
+    this.attachClient(clientSocket);
+
+    const { host, port, connectTimeoutMs } = deps.config.upstream;
+    this.upstream = net.connect({ host, port });
+    this.upstream.setNoDelay(true);
+    this.upstream.setTimeout(connectTimeoutMs, () => this.upstreamFailed(new Error(`no answer within ${connectTimeoutMs} ms`)));
+    this.upstream.once('connect', () => {
+      this.upstreamReady = true;
+      this.upstream.setTimeout(0);
+    });
+    this.upstream.on('data', (chunk: Buffer) => this.onServerData(chunk));
+    this.upstream.on('drain', () => this.client.resume());
+    this.upstream.on('error', (e) => (this.upstreamReady ? this.end(`upstream error: ${e.message}`) : this.upstreamFailed(e)));
+    this.upstream.on('close', () => this.onUpstreamClosed());
+  }
+
+  get clientAddress(): string {
+    return `${this.client.remoteAddress ?? '?'}:${this.client.remotePort ?? '?'}`;
+  }
+
+  /** Inside a transaction that has written, or waiting on the server: not a moment to cut. */
+  get busy(): boolean {
+    return this.commands.length > 0 || this.txn.size > 0 || this.clientOut.isBlocked;
+  }
+
+  get closed(): boolean {
+    return this.phase === 'closed';
+  }
+
+  private attachClient(s: net.Socket): void {
+    s.on('data', (chunk: Buffer) => this.onClientData(chunk));
+    s.on('drain', () => this.upstream.resume());
+    s.on('error', (e) => this.end(`client error: ${e.message}`, 'debug'));
+    s.on('close', () => this.end('client closed the connection', 'debug'));
+  }
+
+  private upstreamFailed(e: Error): void {
+    const { host, port } = this.deps.config.upstream;
+    const why = (e as NodeJS.ErrnoException).code ?? e.message;
+    this.deps.log.error({ session: this.id, upstream: `${host}:${port}`, err: e.message }, 'upstream unreachable');
+    this.clientOut.write(errorPacket(0, ProxyErrorCode.CONN_HOST_ERROR,
+      `cannot reach the upstream MySQL server ${host}:${port} (${why}); check that it is running and upstream.host/upstream.port in the proxy config`));
+    this.clientOut.end();
+    this.phase = 'closed';
+    this.upstream.destroy();
+    this.deps.onClose(this);
+  }
+
+  private onUpstreamClosed(): void {
+    if (this.phase === 'closed') return;
+    // Let whatever the server said last (an ERR, typically) reach the client first.
+    this.clientOut.end();
+    this.finish('upstream closed the connection', 'debug');
+  }
+
+  /** Ends both sides now, logging why. Safe to call more than once. */
+  end(reason: string, level: 'debug' | 'info' | 'warn' = 'info'): void {
+    if (this.phase === 'closed') return;
+    this.client.destroy();
+    this.finish(reason, level);
+  }
+
+  private finish(reason: string, level: 'debug' | 'info' | 'warn'): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    if (this.txn.size > 0) this.deps.log.debug({ session: this.id, writes: this.txn.size }, 'open transaction dropped with its connection (the server rolls it back)');
+    this.txn.discard();
+    this.upstream.destroy();
+    this.deps.log[level]({ session: this.id, user: this.user, client: this.clientAddress, reason }, 'session ended');
+    this.deps.onClose(this);
+  }
+
+  /** Closes the session once no command is in flight and no transaction is open. */
+  closeWhenIdle(): boolean {
+    if (this.busy || this.phase !== 'command') return false;
+    this.end('proxy shutting down', 'debug');
+    return true;
+  }
+
+  // ---- client -> server ------------------------------------------------------------------
+
+  private onClientData(chunk: Buffer): void {
+    if (this.phase === 'closed') return;
+    try {
+      this.clientReader.push(chunk);
+      for (let p = this.clientReader.next(); p; p = this.clientReader.next()) {
+        this.onClientPacket(p);
+        if (this.closed || (this.seqShift === 1 && this.phase === 'handshake')) break;
+      }
+    } catch (e) {
+      this.protocolFailure('client', e);
+    }
+  }
+
+  private protocolFailure(side: 'client' | 'server', e: unknown): void {
+    if (!(e instanceof ProtocolError)) throw e;
+    this.deps.stats.protocolErrors++;
+    this.end(`malformed packet from the ${side}: ${e.code}: ${e.message}`, 'warn');
+  }
+
+  private toServer(bufs: Buffer[]): void {
+    let ok = true;
+    for (const b of bufs) ok = this.upstream.write(b);
+    if (!ok) this.client.pause();
+  }
+
+  private toServerShifted(p: Packet): void {
+    if (this.seqShift === 0) return this.toServer(p.wire);
+    this.toServer(frame((p.seq - this.seqShift) & 0xff, p.payload).buffers);
+  }
+
+  private onClientPacket(p: Packet): void {
+    switch (this.phase) {
+      case 'greeting':
+        throw new ProtocolError('UNEXPECTED_PACKET', 'client spoke before the server greeting');
+      case 'handshake':
+        return this.onHandshakeResponse(p);
+      case 'auth':
+        return this.toServerShifted(p);
+      case 'command':
+        return this.onCommand(p);
+    }
+  }
+
+  private onHandshakeResponse(p: Packet): void {
+    if (isSslRequest(p.payload)) return this.startTls(p);
+    const hr = parseHandshakeResponse(p.payload);
+    this.user = hr.user;
+    this.caps = hr.capabilities & this.serverCaps;
+    this.multiStatements = (this.caps & Capability.MULTI_STATEMENTS) !== 0;
+    this.ctx = new SessionContext(hr.database, namesFragment(hr.charset));
+    const payload = rewriteHandshakeResponseCapabilities(p.payload, { capabilities: HIDDEN_CAPS | Capability.SSL, mariadb: HIDDEN_MARIADB_CAPS });
+    this.phase = 'auth';
+    this.toServer(frame((p.seq - this.seqShift) & 0xff, payload).buffers);
+  }
+
+  private startTls(p: Packet): void {
+    if (!this.deps.tls) {
+      this.clientOut.write(errorPacket(p.seq + 1, ProxyErrorCode.NOT_SUPPORTED_YET,
+        'the client asked for TLS but the proxy has no certificate configured (tls.cert, tls.key); connect without TLS or configure it'));
+      this.clientOut.end();
+      return this.finish('client asked for TLS; none configured', 'info');
+    }
+    const raw = this.client;
+    raw.removeAllListeners('data');
+    raw.removeAllListeners('close');
+    raw.removeAllListeners('error');
+    raw.removeAllListeners('drain');
+    raw.pause();
+    const rest = this.clientReader.takeBuffered();
+    if (rest.length > 0) raw.unshift(rest);
+    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.deps.tls });
+    secure.setNoDelay(true);
+    this.client = secure;
+    this.clientOut = new OrderedOutput(secure, () => this.upstream.resume());
+    this.seqShift = 1;
+    this.attachClient(secure);
+  }
+
+  private onCommand(p: Packet): void {
+    if (p.seq !== 0) {
+      throw new ProtocolError('BAD_SEQUENCE', `command packet with sequence id ${p.seq} (a command starts at 0)`);
+    }
+    if (p.payload.length === 0) throw new ProtocolError('EMPTY_COMMAND', 'empty command packet');
+    const stats = this.deps.stats;
+    const cmd = p.payload[0];
+    switch (cmd) {
+      case Command.QUERY:
+        return this.onQuery(p);
+      case Command.STMT_PREPARE: {
+        const sql = p.payload.subarray(1);
+        const c = classify(sql);
+        this.lastStatement = preview(sql);
+        return this.forward(p, 'prepare', [this.recorder.pending(sql, c)]);
+      }
+      case Command.STMT_EXECUTE:
+        return this.onExecute(p);
+      case Command.STMT_SEND_LONG_DATA: {
+        const d = parseSendLongData(p.payload);
+        const ps = this.prepared.get(d.statementId);
+        if (ps && ps.classified.kind !== 'read') {
+          const chunks = ps.longData.get(d.paramId) ?? [];
+          chunks.push(Buffer.from(d.data));
+          ps.longData.set(d.paramId, chunks);
+        }
+        return this.toServer(p.wire); // no answer from the server
+      }
+      case Command.STMT_CLOSE:
+        if (p.payload.length >= 5) this.prepared.close(p.payload.readUInt32LE(1));
+        return this.toServer(p.wire); // no answer from the server
+      case Command.STMT_RESET: {
+        const ps = p.payload.length >= 5 ? this.prepared.get(p.payload.readUInt32LE(1)) : undefined;
+        ps?.longData.clear();
+        return this.forward(p, 'simple', []);
+      }
+      case Command.STMT_FETCH:
+        return this.forward(p, 'rows', []);
+      case Command.INIT_DB: {
+        const db = p.payload.subarray(1).toString('utf8');
+        stats.count('use');
+        return this.forward(p, 'simple', [], () => { this.ctx.db = db; });
+      }
+      case Command.FIELD_LIST:
+        return this.forward(p, 'field_list', []);
+      case Command.PING:
+      case Command.PROCESS_KILL:
+      case Command.REFRESH:
+      case Command.DEBUG:
+        return this.forward(p, 'simple', []);
+      case Command.SET_OPTION: {
+        const on = p.payload.length >= 3 && p.payload.readUInt16LE(1) === 0;
+        return this.forward(p, 'simple', [], () => { this.multiStatements = on; });
+      }
+      case Command.STATISTICS:
+        return this.forward(p, 'raw', []);
+      case Command.PROCESS_INFO:
+        return this.forward(p, 'resultset', []);
+      case Command.QUIT:
+        this.toServer(p.wire);
+        return this.end('client quit', 'debug');
+      case Command.CHANGE_USER:
+        return this.onChangeUser(p);
+      case Command.RESET_CONNECTION:
+        return this.forward(p, 'simple', [], () => this.resetSession(this.ctx.db, null));
+      default:
+        this.clientOut.write(errorPacket(1, ProxyErrorCode.UNKNOWN_COM_ERROR,
+          `command 0x${cmd.toString(16).padStart(2, '0')} is not supported through the proxy`));
+    }
+  }
+
+  private forward(p: Packet, kind: ResponseKind, statements: PendingStatement[], onOk?: () => void): void {
+    this.upstream.cork();
+    this.pinClock(statements);
+    this.commands.push({ tracker: new ResponseTracker(kind, this.caps), statements, index: 0, onOk });
+    this.toServer(p.wire);
+    this.upstream.uncork();
+  }
+
+  /**
+   * NOW(), CURRENT_TIMESTAMP and column defaults read the server's clock, which replay cannot
+   * see. So before a write the proxy sets the session's TIMESTAMP to the time it journals, and
+   * sets it back to DEFAULT before anything else the client runs. Both go out pipelined with the
+   * client's command (no extra round trip) and their answers are swallowed.
+   */
+  private pinClock(statements: PendingStatement[]): void {
+    const writes = statements.some((s) => s.classified.kind === 'write');
+    const clientOwnsClock = this.ctx.snapshot().timestamp !== undefined;
+    if (writes && !clientOwnsClock) {
+      const ts = nowMicros();
+      for (const s of statements) s.ts = ts;
+      this.inject(`SET TIMESTAMP = ${formatTimestamp(ts)}`);
+      this.clockPinned = true;
+    } else if (this.clockPinned) {
+      this.inject('SET TIMESTAMP = DEFAULT');
+      this.clockPinned = false;
+    }
+  }
+
+  private inject(sql: string): void {
+    const payload = Buffer.concat([Buffer.from([Command.QUERY]), Buffer.from(sql)]);
+    this.commands.push({ tracker: new ResponseTracker('simple', this.caps), statements: [], index: 0, injected: sql });
+    this.toServer(frame(0, payload).buffers);
+  }
+
+  private onQuery(p: Packet): void {
+    const sql = p.payload.subarray(1);
+    const nbe = (this.status & ServerStatus.NO_BACKSLASH_ESCAPES) !== 0;
+    const pieces = this.multiStatements ? splitStatements(sql, { noBackslashEscapes: nbe }) : [sql];
+    const statements = pieces.map((s) => this.recorder.pending(s, classify(s)));
+    this.lastStatement = preview(sql);
+    for (const s of statements) this.deps.stats.count(s.classified.writeKind ?? s.classified.kind);
+    if (statements.some((s) => s.classified.loadLocal)) {
+      return this.refuse(p, ProxyErrorCode.NOT_SUPPORTED_YET,
+        'LOAD DATA LOCAL INFILE is refused: its file content would bypass the journal; load the rows with INSERT statements');
+    }
+    if (!this.deps.journal.writable && statements.some((s) => this.writesData(s.classified))) {
+      return this.refuseUnjournaled(p);
+    }
+    this.forward(p, 'resultset', statements);
+  }
+
+  private onExecute(p: Packet): void {
+    if (p.payload.length < 5) throw new ProtocolError('TRUNCATED', 'COM_STMT_EXECUTE shorter than its statement id');
+    const ps = this.prepared.get(p.payload.readUInt32LE(1));
+    if (ps) {
+      this.deps.stats.count(ps.classified.writeKind ?? ps.classified.kind);
+      if (!this.deps.journal.writable && this.writesData(ps.classified)) return this.refuseUnjournaled(p);
+    }
+    const longData = ps ? ps.longData : new Map<number, Buffer[]>();
+    if (ps) ps.longData = new Map();
+    // Parameters are decoded when the answer arrives: by then a pipelined PREPARE is known too.
+    const pending = this.recorder.pendingExecute(p.payload, longData, (id) => this.prepared.get(id));
+    this.forward(p, 'resultset', [pending]);
+  }
+
+  private onChangeUser(p: Packet): void {
+    const cu = parseChangeUser(p.payload, this.caps);
+    this.user = cu.user;
+    this.changingUser = { database: cu.database, charset: cu.charset };
+    this.phase = 'auth';
+    this.toServer(p.wire);
+  }
+
+  private writesData(c: Classified): boolean {
+    return c.kind === 'write' || (c.kind === 'commit' && this.txn.size > 0);
+  }
+
+  private refuse(p: Packet, code: number, message: string): void {
+    this.deps.log.info({ session: this.id, reason: message }, 'statement refused');
+    this.clientOut.write(errorPacket(p.seq + 1, code, message));
+  }
+
+  private refuseUnjournaled(p: Packet): void {
+    const why = this.deps.journal.lastError?.message ?? 'unknown error';
+    this.refuse(p, ProxyErrorCode.OPTION_PREVENTS_STATEMENT,
+      `write refused: the journal (${this.deps.config.journal.dir}) cannot record writes (${why}); reads still work, writes resume by themselves once the journal is writable`);
+  }
+
+  private resetSession(db: string | null, charset: number | null): void {
+    this.clockPinned = false;
+    this.ctx.reset(db, charset === null ? this.ctx.snapshot().names ?? null : namesFragment(charset));
+    this.txn.discard();
+    this.prepared.clear();
+  }
+
+  // ---- server -> client ------------------------------------------------------------------
+
+  private onServerData(chunk: Buffer): void {
+    if (this.phase === 'closed') return;
+    try {
+      this.serverReader.push(chunk);
+      for (let p = this.serverReader.next(); p; p = this.serverReader.next()) {
+        this.onServerPacket(p);
+        if (this.closed) return;
+      }
+    } catch (e) {
+      this.protocolFailure('server', e);
+      return;
+    }
+    if (this.clientOut.pendingBytes > HIGH_WATER || this.client.writableLength > HIGH_WATER) this.upstream.pause();
+  }
+
+  private onServerPacket(p: Packet): void {
+    switch (this.phase) {
+      case 'greeting':
+        return this.onGreeting(p);
+      case 'handshake':
+        throw new ProtocolError('UNEXPECTED_PACKET', 'server spoke before the client answered the greeting');
+      case 'auth':
+        return this.onAuthPacket(p);
+      case 'command':
+        return this.onResponsePacket(p);
+    }
+  }
+
+  private onGreeting(p: Packet): void {
+    if (p.payload[0] === 0xff) {
+      this.clientOut.write(p.wire); // e.g. "Too many connections"
+      return;
+    }
+    const g = parseGreeting(p.payload);
+    const setSsl = this.deps.tls ? Capability.SSL : 0;
+    const payload = rewriteGreetingCapabilities(p.payload, { capabilities: HIDDEN_CAPS | Capability.SSL, mariadb: HIDDEN_MARIADB_CAPS }, { capabilities: setSsl });
+    this.serverCaps = (g.capabilities & ~(HIDDEN_CAPS | Capability.SSL)) >>> 0;
+    this.phase = 'handshake';
+    this.clientOut.write(frame(p.seq, payload).buffers);
+  }
+
+  private onAuthPacket(p: Packet): void {
+    const first = p.payload[0];
+    this.clientOut.write(this.seqShift === 0 ? p.wire : frame((p.seq + this.seqShift) & 0xff, p.payload).buffers);
+    if (first !== 0x00 && first !== 0xff) return; // auth switch / more data: the exchange goes on
+    if (this.changingUser) {
+      if (first === 0x00) this.resetSession(this.changingUser.database, this.changingUser.charset);
+      this.changingUser = null;
+    }
+    if (first === 0x00) {
+      this.phase = 'command';
+      this.seqShift = 0; // a TLS session numbers command packets normally
+      this.deps.log.debug({ session: this.id, user: this.user, client: this.clientAddress }, 'client authenticated');
+    }
+  }
+
+  private onResponsePacket(p: Packet): void {
+    const cmd = this.commands[0];
+    if (!cmd) {
+      // Unsolicited: the server is closing this connection (shutdown, KILL, timeout) and says why.
+      this.clientOut.write(p.wire);
+      return;
+    }
+    const r = cmd.tracker.feed(p.payload);
+    if (r.done) this.commands.shift();
+    if (cmd.injected !== undefined) {
+      if (r.event?.type === 'err') {
+        this.deps.log.error({ session: this.id, sql: cmd.injected, err: r.event.message }, 'statement injected by the proxy failed');
+      }
+      return;
+    }
+    if (!r.event) return this.clientOut.write(p.wire);
+    this.onResult(cmd, r.event, p, r.done);
+  }
+
+  private onResult(cmd: PendingCommand, ev: ResultEvent, p: Packet, last: boolean): void {
+    switch (ev.type) {
+      case 'prepared': {
+        const st = cmd.statements[0];
+        this.prepared.add(ev.statementId, st.sql, st.classified, ev.numParams);
+        return this.clientOut.write(p.wire);
+      }
+      case 'local_infile':
+        // The classifier refuses LOAD DATA LOCAL before it reaches the server; this one slipped past.
+        return this.end('server asked for a LOCAL INFILE the proxy did not expect; closing to keep the journal exact', 'warn');
+      case 'err':
+        return this.onStatementError(cmd, ev, p);
+      default: {
+        cmd.onOk?.();
+        const st = cmd.statements[cmd.index++];
+        const status = ev.type === 'ok' ? ev.ok.status : ev.status;
+        this.status = status;
+        const commits = st ? this.applyResult(st, ev) : [];
+        if (!(status & ServerStatus.IN_TRANS) && this.txn.size > 0) commits.push(this.commitTxn());
+        if (commits.length === 0) return this.clientOut.write(p.wire);
+        this.holdUntilJournaled(commits, p, last);
+      }
+    }
+  }
+
+  private onStatementError(cmd: PendingCommand, ev: Extract<ResultEvent, { type: 'err' }>, p: Packet): void {
+    const st = cmd.statements[cmd.index++];
+    if (st?.execute) this.recorder.decodeForTypes(st); // keep bound parameter types in step
+    // A deadlock rolls back the whole transaction; a failed COMMIT leaves nothing committed.
+    if (ev.code === ER_LOCK_DEADLOCK || st?.classified.kind === 'commit') this.txn.discard();
+    this.clientOut.write(p.wire);
+  }
+
+  /** Updates transaction and context state after a successful statement; returns what to journal. */
+  private applyResult(st: PendingStatement, ev: ResultEvent): JournalTxn[] {
+    const c = this.recorder.resolve(st);
+    const commits: JournalTxn[] = [];
+    if (c.implicitCommit && this.txn.size > 0) commits.push(this.commitTxn());
+    switch (c.kind) {
+      case 'write':
+        this.txn.add(this.recorder.record(st, ev.type === 'ok' ? ev.ok : null));
+        break;
+      case 'commit':
+        if (this.txn.size > 0) commits.push(this.commitTxn());
+        break;
+      case 'rollback':
+        this.txn.discard();
+        break;
+      case 'rollback_to':
+        this.txn.rollbackTo(c.name ?? '');
+        break;
+      case 'savepoint':
+        this.txn.savepoint(c.name ?? '');
+        break;
+      case 'release_savepoint':
+        this.txn.release(c.name ?? '');
+        break;
+      case 'use':
+        this.ctx.db = c.name ?? this.ctx.db;
+        break;
+      case 'set':
+        this.ctx.apply(c.assignments ?? []);
+        break;
+      case 'read':
+        this.recorder.noteRead(st);
+        break;
+      default:
+        break;
+    }
+    return commits;
+  }
+
+  private commitTxn(): JournalTxn {
+    return { conn: this.id, statements: this.txn.take() };
+  }
+
+  /**
+   * The client may learn of the commit only once the journal holds it. If the journal fails,
+   * the server has committed anyway: the client gets an ERR that says so, and the sink keeps
+   * the transaction for a retry once the disk recovers.
+   */
+  private holdUntilJournaled(commits: JournalTxn[], p: Packet, last: boolean): void {
+    const journal = this.deps.journal;
+    const held = Promise.all(commits.map((t) => journal.append(t))).then(
+      () => ({ bufs: p.wire }),
+      (e: Error) => {
+        this.deps.log.error({ session: this.id, err: e.message }, 'commit acknowledged by the server could not be journaled; client gets an error');
+        const bufs = errorPacket(p.seq, ProxyErrorCode.UNKNOWN_ERROR,
+          `the server committed this write but the journal could not record it (${e.message}); the proxy keeps it and journals it when the disk recovers; new writes are refused until then`);
+        // An ERR ends the client's view of the response; more results would be garbage.
+        return { bufs, end: !last };
+      },
+    );
+    this.deps.stats.heldCommits++;
+    this.clientOut.writeAfter(held);
+  }
+}
+
+function formatTimestamp(micros: number): string {
+  return `${Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, '0')}`;
+}
+
+function preview(sql: Buffer): string {
+  return sql.subarray(0, 200).toString('utf8');
+}
