@@ -1,0 +1,142 @@
+// Numeric values of the MySQL/MariaDB client/server protocol. Plain `as const` objects so values
+// stay numbers on the wire and in logs.
+
+/** First payload byte of a client command packet (COM_*). */
+export const Command = {
+  SLEEP: 0x00,
+  QUIT: 0x01,
+  INIT_DB: 0x02,
+  QUERY: 0x03,
+  FIELD_LIST: 0x04,
+  CREATE_DB: 0x05,
+  DROP_DB: 0x06,
+  REFRESH: 0x07,
+  SHUTDOWN: 0x08,
+  STATISTICS: 0x09,
+  PROCESS_INFO: 0x0a,
+  CONNECT: 0x0b,
+  PROCESS_KILL: 0x0c,
+  DEBUG: 0x0d,
+  PING: 0x0e,
+  TIME: 0x0f,
+  DELAYED_INSERT: 0x10,
+  CHANGE_USER: 0x11,
+  BINLOG_DUMP: 0x12,
+  TABLE_DUMP: 0x13,
+  CONNECT_OUT: 0x14,
+  REGISTER_SLAVE: 0x15,
+  STMT_PREPARE: 0x16,
+  STMT_EXECUTE: 0x17,
+  STMT_SEND_LONG_DATA: 0x18,
+  STMT_CLOSE: 0x19,
+  STMT_RESET: 0x1a,
+  SET_OPTION: 0x1b,
+  STMT_FETCH: 0x1c,
+  DAEMON: 0x1d,
+  BINLOG_DUMP_GTID: 0x1e,
+  RESET_CONNECTION: 0x1f,
+  /** MariaDB only. */
+  STMT_BULK_EXECUTE: 0xfa,
+} as const;
+
+/**
+ * Lower 32 capability bits, exchanged in the greeting and the handshake response.
+ * Bit 0 is CLIENT_LONG_PASSWORD for MySQL; MariaDB calls it CLIENT_MYSQL and leaves it clear to
+ * announce that it speaks the MariaDB extensions (see MariaDbCapability).
+ */
+export const Capability = {
+  CLIENT_LONG_PASSWORD: 1,
+  CLIENT_MYSQL: 1,
+  FOUND_ROWS: 2,
+  LONG_FLAG: 4,
+  CONNECT_WITH_DB: 8,
+  NO_SCHEMA: 16,
+  COMPRESS: 32,
+  ODBC: 64,
+  LOCAL_FILES: 128,
+  IGNORE_SPACE: 256,
+  PROTOCOL_41: 512,
+  INTERACTIVE: 1024,
+  SSL: 2048,
+  IGNORE_SIGPIPE: 4096,
+  TRANSACTIONS: 8192,
+  RESERVED: 16384,
+  SECURE_CONNECTION: 32768,
+  MULTI_STATEMENTS: 1 << 16,
+  MULTI_RESULTS: 1 << 17,
+  PS_MULTI_RESULTS: 1 << 18,
+  PLUGIN_AUTH: 1 << 19,
+  CONNECT_ATTRS: 1 << 20,
+  PLUGIN_AUTH_LENENC_CLIENT_DATA: 1 << 21,
+  CAN_HANDLE_EXPIRED_PASSWORDS: 1 << 22,
+  SESSION_TRACK: 1 << 23,
+  DEPRECATE_EOF: 1 << 24,
+  OPTIONAL_RESULTSET_METADATA: 1 << 25,
+  ZSTD_COMPRESSION: 1 << 26,
+  QUERY_ATTRIBUTES: 1 << 27,
+  SSL_VERIFY_SERVER_CERT: 2 ** 30,
+  REMEMBER_OPTIONS: 2 ** 31,
+} as const;
+
+/** MariaDB extended capabilities: bits of the upper u32 of MariaDB's 64-bit capability set. */
+export const MariaDbCapability = {
+  PROGRESS: 1,
+  COM_MULTI: 2,
+  STMT_BULK_OPERATIONS: 4,
+  EXTENDED_TYPE_INFO: 8,
+  CACHE_METADATA: 16,
+  BULK_UNIT_RESULTS: 32,
+} as const;
+
+/** SERVER_STATUS_* bits carried by OK and EOF packets. */
+export const ServerStatus = {
+  IN_TRANS: 1,
+  AUTOCOMMIT: 2,
+  MORE_RESULTS_EXISTS: 8,
+  NO_GOOD_INDEX_USED: 16,
+  NO_INDEX_USED: 32,
+  CURSOR_EXISTS: 64,
+  LAST_ROW_SENT: 128,
+  DB_DROPPED: 256,
+  NO_BACKSLASH_ESCAPES: 512,
+  METADATA_CHANGED: 1024,
+  QUERY_WAS_SLOW: 2048,
+  PS_OUT_PARAMS: 4096,
+  IN_TRANS_READONLY: 8192,
+  SESSION_STATE_CHANGED: 16384,
+} as const;
+
+/** MYSQL_TYPE_* column and parameter types. */
+export const FieldType = {
+  DECIMAL: 0,
+  TINY: 1,
+  SHORT: 2,
+  LONG: 3,
+  FLOAT: 4,
+  DOUBLE: 5,
+  NULL: 6,
+  TIMESTAMP: 7,
+  LONGLONG: 8,
+  INT24: 9,
+  DATE: 10,
+  TIME: 11,
+  DATETIME: 12,
+  YEAR: 13,
+  NEWDATE: 14,
+  VARCHAR: 15,
+  BIT: 16,
+  TIMESTAMP2: 17,
+  DATETIME2: 18,
+  TIME2: 19,
+  JSON: 245,
+  NEWDECIMAL: 246,
+  ENUM: 247,
+  SET: 248,
+  TINY_BLOB: 249,
+  MEDIUM_BLOB: 250,
+  LONG_BLOB: 251,
+  BLOB: 252,
+  VAR_STRING: 253,
+  STRING: 254,
+  GEOMETRY: 255,
+} as const;
