@@ -31,8 +31,9 @@ export async function journalCommand(argv: string[]): Promise<number> {
   }
   if (sub === 'verify') return (await verifyJournal(values.dir, process.stdout)) ? 0 : 1;
   if (sub === 'dump') {
-    const from = values.from === undefined ? 1 : Number(values.from);
-    if (!Number.isInteger(from) || from < 1) {
+    // Without --from, start at the oldest record retention has kept.
+    const from = values.from === undefined ? undefined : Number(values.from);
+    if (from !== undefined && (!Number.isInteger(from) || from < 1)) {
       console.error(`journal dump: --from must be a sequence number >= 1, got ${values.from}`);
       return 2;
     }

@@ -1,9 +1,11 @@
 import { buildErr } from '../protocol/err-packet.js';
 import { frame } from '../protocol/frame.js';
 
-/** MySQL error codes the proxy answers with itself; names follow the server's. */
+/**
+ * MySQL error codes the proxy answers with itself; names follow the server's. Only server
+ * codes: clients reject an ERR packet carrying a client-side code (2000-2999) as malformed.
+ */
 export const ProxyErrorCode = {
-  CONN_HOST_ERROR: 2003,
   UNKNOWN_ERROR: 1105,
   OPTION_PREVENTS_STATEMENT: 1290,
   NOT_SUPPORTED_YET: 1235,

@@ -52,6 +52,8 @@ interface PendingCommand {
   onOk?: () => void;
   /** Sent by the proxy itself: the answer is not the client's. */
   injected?: string;
+  /** Answered by the proxy itself; sent once every command ahead of it has its answer. */
+  localAnswer?: Buffer[];
 }
 
 type Phase = 'greeting' | 'handshake' | 'auth' | 'command' | 'closed';
@@ -76,7 +78,9 @@ export class Session {
   private caps = 0;
   /** After a TLS upgrade the client's packet numbering runs one ahead of the server's. */
   private seqShift = 0;
-  private changingUser: { database: string | null; charset: number | null } | null = null;
+  private changingUser: { database: string | null; charset: number | null; previousUser: string } | null = null;
+  /** The charset the client logged in with: what COM_RESET_CONNECTION returns to. */
+  private loginCharset: number | null = null;
   private readonly commands: PendingCommand[] = [];
   private ctx = new SessionContext(null, null);
   private readonly txn = new TransactionBuffer();
@@ -99,13 +103,10 @@ export class Session {
     this.attachClient(clientSocket);
 
     const { host, port, connectTimeoutMs } = deps.config.upstream;
-    this.upstream = net.connect({ host, port });
-    this.upstream.setNoDelay(true);
-    this.upstream.setTimeout(connectTimeoutMs, () => this.upstreamFailed(new Error(`no answer within ${connectTimeoutMs} ms`)));
-    this.upstream.once('connect', () => {
-      this.upstreamReady = true;
-      this.upstream.setTimeout(0);
-    });
+    this.upstream = net.connect({ host, port, noDelay: true });
+    // Until the server's greeting arrives: a server that accepts but never speaks counts as down.
+    this.upstream.setTimeout(connectTimeoutMs, () => this.upstreamFailed(new Error(`no greeting within ${connectTimeoutMs} ms`)));
+    this.upstream.once('connect', () => { this.upstreamReady = true; });
     this.upstream.on('data', (chunk: Buffer) => this.onServerData(chunk));
     this.upstream.on('drain', () => this.client.resume());
     this.upstream.on('error', (e) => (this.upstreamReady ? this.end(`upstream error: ${e.message}`) : this.upstreamFailed(e)));
@@ -118,7 +119,8 @@ export class Session {
 
   /** Inside a transaction that has written, or waiting on the server: not a moment to cut. */
   get busy(): boolean {
-    return this.commands.length > 0 || this.txn.size > 0 || this.clientOut.isBlocked;
+    return this.commands.length > 0 || this.txn.size > 0 || this.clientOut.isBlocked
+      || (this.status & ServerStatus.IN_TRANS) !== 0;
   }
 
   get closed(): boolean {
@@ -136,7 +138,7 @@ export class Session {
     const { host, port } = this.deps.config.upstream;
     const why = (e as NodeJS.ErrnoException).code ?? e.message;
     this.deps.log.error({ session: this.id, upstream: `${host}:${port}`, err: e.message }, 'upstream unreachable');
-    this.clientOut.write(errorPacket(0, ProxyErrorCode.CONN_HOST_ERROR,
+    this.clientOut.write(errorPacket(0, ProxyErrorCode.UNKNOWN_ERROR,
       `cannot reach the upstream MySQL server ${host}:${port} (${why}); check that it is running and upstream.host/upstream.port in the proxy config`));
     this.clientOut.end();
     this.phase = 'closed';
@@ -224,6 +226,7 @@ export class Session {
     if (isSslRequest(p.payload)) return this.startTls(p);
     const hr = parseHandshakeResponse(p.payload);
     this.user = hr.user;
+    this.loginCharset = hr.charset;
     this.caps = hr.capabilities & this.serverCaps;
     this.multiStatements = (this.caps & Capability.MULTI_STATEMENTS) !== 0;
     this.ctx = new SessionContext(hr.database, namesFragment(hr.charset));
@@ -319,9 +322,9 @@ export class Session {
       case Command.CHANGE_USER:
         return this.onChangeUser(p);
       case Command.RESET_CONNECTION:
-        return this.forward(p, 'simple', [], () => this.resetSession(this.ctx.db, null));
+        return this.forward(p, 'simple', [], () => this.resetSession(this.ctx.db, this.loginCharset));
       default:
-        this.clientOut.write(errorPacket(1, ProxyErrorCode.UNKNOWN_COM_ERROR,
+        this.answer(errorPacket(1, ProxyErrorCode.UNKNOWN_COM_ERROR,
           `command 0x${cmd.toString(16).padStart(2, '0')} is not supported through the proxy`));
     }
   }
@@ -393,8 +396,8 @@ export class Session {
 
   private onChangeUser(p: Packet): void {
     const cu = parseChangeUser(p.payload, this.caps);
+    this.changingUser = { database: cu.database, charset: cu.charset, previousUser: this.user };
     this.user = cu.user;
-    this.changingUser = { database: cu.database, charset: cu.charset };
     this.phase = 'auth';
     this.toServer(p.wire);
   }
@@ -405,7 +408,7 @@ export class Session {
 
   private refuse(p: Packet, code: number, message: string): void {
     this.deps.log.info({ session: this.id, reason: message }, 'statement refused');
-    this.clientOut.write(errorPacket(p.seq + 1, code, message));
+    this.answer(errorPacket(p.seq + 1, code, message));
   }
 
   private refuseUnjournaled(p: Packet): void {
@@ -416,7 +419,7 @@ export class Session {
 
   private resetSession(db: string | null, charset: number | null): void {
     this.clockPinned = false;
-    this.ctx.reset(db, charset === null ? this.ctx.snapshot().names ?? null : namesFragment(charset));
+    this.ctx.reset(db, charset === null ? null : namesFragment(charset));
     this.txn.discard();
     this.prepared.clear();
   }
@@ -427,14 +430,17 @@ export class Session {
     if (this.phase === 'closed') return;
     try {
       this.serverReader.push(chunk);
-      for (let p = this.serverReader.next(); p; p = this.serverReader.next()) {
-        this.onServerPacket(p);
-        if (this.closed) return;
-      }
+      this.clientOut.batch(() => {
+        for (let p = this.serverReader.next(); p; p = this.serverReader.next()) {
+          this.onServerPacket(p);
+          if (this.closed) return;
+        }
+      });
     } catch (e) {
       this.protocolFailure('server', e);
       return;
     }
+    if (this.closed) return;
     if (this.clientOut.pendingBytes > HIGH_WATER || this.client.writableLength > HIGH_WATER) this.upstream.pause();
   }
 
@@ -452,6 +458,7 @@ export class Session {
   }
 
   private onGreeting(p: Packet): void {
+    this.upstream.setTimeout(0);
     if (p.payload[0] === 0xff) {
       this.clientOut.write(p.wire); // e.g. "Too many connections"
       return;
@@ -468,15 +475,36 @@ export class Session {
     const first = p.payload[0];
     this.clientOut.write(this.seqShift === 0 ? p.wire : frame((p.seq + this.seqShift) & 0xff, p.payload).buffers);
     if (first !== 0x00 && first !== 0xff) return; // auth switch / more data: the exchange goes on
-    if (this.changingUser) {
-      if (first === 0x00) this.resetSession(this.changingUser.database, this.changingUser.charset);
-      this.changingUser = null;
+    const changed = this.changingUser;
+    this.changingUser = null;
+    if (changed) {
+      // Failed or not, the server has reset the session (its transaction is rolled back);
+      // after a failure the connection stays open as the previous user.
+      if (first === 0x00) {
+        this.loginCharset = changed.charset ?? this.loginCharset;
+        this.resetSession(changed.database, this.loginCharset);
+      } else {
+        this.user = changed.previousUser;
+        this.resetSession(this.ctx.db, this.loginCharset);
+      }
+      this.phase = 'command';
+      return;
     }
     if (first === 0x00) {
       this.phase = 'command';
       this.seqShift = 0; // a TLS session numbers command packets normally
       this.deps.log.debug({ session: this.id, user: this.user, client: this.clientAddress }, 'client authenticated');
     }
+  }
+
+  /** The proxy's own answer to a command, kept in order behind answers the server still owes. */
+  private answer(bufs: Buffer[]): void {
+    if (this.commands.length === 0) return this.clientOut.write(bufs);
+    this.commands.push({ tracker: new ResponseTracker('raw', this.caps), statements: [], index: 0, localAnswer: bufs });
+  }
+
+  private sendLocalAnswers(): void {
+    while (this.commands[0]?.localAnswer) this.clientOut.write(this.commands.shift()!.localAnswer!);
   }
 
   private onResponsePacket(p: Packet): void {
@@ -492,10 +520,12 @@ export class Session {
       if (r.event?.type === 'err') {
         this.deps.log.error({ session: this.id, sql: cmd.injected, err: r.event.message }, 'statement injected by the proxy failed');
       }
-      return;
+    } else if (!r.event) {
+      this.clientOut.write(p.wire);
+    } else {
+      this.onResult(cmd, r.event, p, r.done);
     }
-    if (!r.event) return this.clientOut.write(p.wire);
-    this.onResult(cmd, r.event, p, r.done);
+    if (r.done) this.sendLocalAnswers();
   }
 
   private onResult(cmd: PendingCommand, ev: ResultEvent, p: Packet, last: boolean): void {
@@ -535,7 +565,9 @@ export class Session {
   private applyResult(st: PendingStatement, ev: ResultEvent): JournalTxn[] {
     const c = this.recorder.resolve(st);
     const commits: JournalTxn[] = [];
-    if (c.implicitCommit && this.txn.size > 0) commits.push(this.commitTxn());
+    // BEGIN and DDL always commit what came before. Other statements flagged as committing
+    // (UNLOCK TABLES, FLUSH, ...) do so only in some states: the server's status flag decides.
+    if (c.implicitCommit && (c.kind === 'begin' || c.kind === 'write') && this.txn.size > 0) commits.push(this.commitTxn());
     switch (c.kind) {
       case 'write':
         this.txn.add(this.recorder.record(st, ev.type === 'ok' ? ev.ok : null));

@@ -114,7 +114,7 @@ describe('what the journal records', () => {
     await c2.query("INSERT INTO k VALUES (31, 'after')");
     await c2.end();
     expect(sqlOf(await fresh())).toEqual(["INSERT INTO k VALUES (31, 'after')"]);
-    const [rows] = await db.query('SELECT id FROM t.k WHERE id IN (30, 31)') as [{ id: number }[]];
+    const rows = await db.query('SELECT id FROM t.k WHERE id IN (30, 31)') as { id: number }[];
     expect(rows.map((r) => r.id)).toEqual([31]);
   });
 
@@ -185,11 +185,11 @@ describe('what the journal records', () => {
     await c.end();
     const e = await fresh();
     const texts = sqlOf(e).slice(1);
-    expect(texts[0]).toContain("X'000102");
-    expect(texts[0]).toContain("(1, 'it\\'s \\\\ \"q\" 😀', X'");
-    expect(texts[0]).toContain(", 1E-1, TIMESTAMP'2020-02-29 12:34:56.789000', 12345.678901)");
-    expect(texts[1]).toBe('INSERT INTO p (id, s) VALUES (2, NULL)');
-    expect(texts[2]).toBe("UPDATE p SET s = 'upd' WHERE id = 2");
+    // mysql2 sends JS numbers as doubles, Buffers and strings as VAR_STRING, Dates as DATETIME.
+    const hex = blob.toString('hex');
+    expect(texts[0]).toBe(`INSERT INTO p VALUES (1E0, 'it\\'s \\\\ "q" 😀', X'${hex}', 0.1E0, TIMESTAMP'2020-02-29 12:34:56.789000', '12345.678901')`);
+    expect(texts[1]).toBe('INSERT INTO p (id, s) VALUES (2E0, NULL)');
+    expect(texts[2]).toBe("UPDATE p SET s = 'upd' WHERE id = 2E0");
     expect(e.slice(1).every((x) => x.flags.length === 0)).toBe(true);
   });
 });
