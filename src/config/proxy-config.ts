@@ -11,6 +11,10 @@ export interface ProxyConfig {
   tls: { cert: string; key: string } | null;
   limits: { maxPacketBytes: number };
   shutdown: { drainMs: number };
+  gate: { lockTimeoutMs: number; maxHoldMs: number };
+  admin: { socket: string; tcp: (HostPort & { token: string }) | null };
+  /** null: no metrics listener. */
+  metrics: HostPort | null;
 }
 
 export class ConfigError extends Error {
@@ -27,6 +31,9 @@ export const DEFAULTS: ProxyConfig = {
   tls: null,
   limits: { maxPacketBytes: 256 * 1024 * 1024 },
   shutdown: { drainMs: 10_000 },
+  gate: { lockTimeoutMs: 5000, maxHoldMs: 30_000 },
+  admin: { socket: './metamorph-admin.sock', tcp: null },
+  metrics: { host: '127.0.0.1', port: 9464 },
 };
 
 type Json = Record<string, unknown>;
@@ -39,16 +46,20 @@ const KNOWN: Record<string, string[]> = {
   tls: ['cert', 'key'],
   limits: ['maxPacketBytes'],
   shutdown: ['drainMs'],
+  gate: ['lockTimeoutMs', 'maxHoldMs'],
+  admin: ['socket', 'tcp'],
+  'admin.tcp': ['host', 'port', 'token'],
+  metrics: ['host', 'port', 'enabled'],
 };
 
-function section(raw: Json, key: string): Json {
+function section(raw: Json, key: string, path = key): Json {
   const v = raw[key];
   if (v === undefined) return {};
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(key, 'must be an object');
-  const known = KNOWN[key];
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ConfigError(path, 'must be an object');
+  const known = KNOWN[path];
   if (known) {
     for (const k of Object.keys(v)) {
-      if (!known.includes(k)) throw new ConfigError(`${key}.${k}`, `unknown key (known: ${known.join(', ')})`);
+      if (!known.includes(k)) throw new ConfigError(`${path}.${k}`, `unknown key (known: ${known.join(', ')})`);
     }
   }
   return v as Json;
@@ -82,6 +93,7 @@ export function parseProxyConfig(raw: unknown, baseDir = process.cwd()): ProxyCo
   const journal = section(root, 'journal');
   const limits = section(root, 'limits');
   const shutdown = section(root, 'shutdown');
+  const gate = section(root, 'gate');
   const fsync = journal.fsync ?? DEFAULTS.journal.fsync;
   if (fsync !== 'always' && fsync !== 'none') {
     throw new ConfigError('journal.fsync', `must be "always" (default, durable) or "none" (unsafe: acknowledged writes can be lost on a crash); got ${JSON.stringify(fsync)}`);
@@ -108,6 +120,37 @@ export function parseProxyConfig(raw: unknown, baseDir = process.cwd()): ProxyCo
     tls,
     limits: { maxPacketBytes: int(limits, 'limits', 'maxPacketBytes', DEFAULTS.limits.maxPacketBytes, 1024 * 1024, 2 ** 31) },
     shutdown: { drainMs: int(shutdown, 'shutdown', 'drainMs', DEFAULTS.shutdown.drainMs, 0, 3_600_000) },
+    gate: {
+      lockTimeoutMs: int(gate, 'gate', 'lockTimeoutMs', DEFAULTS.gate.lockTimeoutMs, 1, 3_600_000),
+      maxHoldMs: int(gate, 'gate', 'maxHoldMs', DEFAULTS.gate.maxHoldMs, 1, 86_400_000),
+    },
+    admin: parseAdmin(root, baseDir),
+    metrics: parseMetrics(root),
+  };
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+
+function parseAdmin(root: Json, baseDir: string): ProxyConfig['admin'] {
+  const admin = section(root, 'admin');
+  const socket = resolve(baseDir, str(admin, 'admin', 'socket', DEFAULTS.admin.socket));
+  if (admin.tcp === undefined || admin.tcp === null) return { socket, tcp: null };
+  const tcp = section(admin, 'tcp', 'admin.tcp');
+  const host = str(tcp, 'admin.tcp', 'host', '127.0.0.1');
+  if (!LOOPBACK.has(host)) throw new ConfigError('admin.tcp.host', `must be a loopback address (127.0.0.1, ::1): the admin listener steers writes; got ${host}`);
+  const token = str(tcp, 'admin.tcp', 'token', '');
+  if (token.length < 16) throw new ConfigError('admin.tcp.token', 'must be at least 16 characters');
+  return { socket, tcp: { host, port: int(tcp, 'admin.tcp', 'port', 0, 1, 65535), token } };
+}
+
+function parseMetrics(root: Json): ProxyConfig['metrics'] {
+  if (root.metrics === null) return null;
+  const m = section(root, 'metrics');
+  if (m.enabled !== undefined && typeof m.enabled !== 'boolean') throw new ConfigError('metrics.enabled', 'must be true or false');
+  if (m.enabled === false) return null;
+  return {
+    host: str(m, 'metrics', 'host', DEFAULTS.metrics!.host),
+    port: int(m, 'metrics', 'port', DEFAULTS.metrics!.port, 0, 65535),
   };
 }
 

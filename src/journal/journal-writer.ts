@@ -1,5 +1,6 @@
 import { mkdir, type FileHandle, open } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { JournalError } from './errors.js';
 import { checkTxn, type AppendResult, type JournalTxn, type StoredRecord } from './record.js';
 import { encodeRecords } from './record-codec.js';
@@ -17,6 +18,8 @@ export interface JournalWriterOptions {
   /** A new segment starts at the first transaction boundary at or past this size. Default 64 MiB. */
   segmentBytes?: number;
   log?: (msg: string, extra?: object) => void;
+  /** Called with the duration of each data fsync, in seconds (for the fsync latency histogram). */
+  onSync?: (seconds: number) => void;
 }
 
 interface Pending {
@@ -63,6 +66,7 @@ export class JournalWriter {
     private size: number,
     private nextSeq: number,
     private nextTxn: number,
+    private readonly onSync: (seconds: number) => void,
   ) {}
 
   static async open(opts: JournalWriterOptions): Promise<JournalWriter> {
@@ -78,7 +82,7 @@ export class JournalWriter {
     try {
       const active = await recoverJournal(opts.dir, sync, log);
       const fh = await open(active.path, 'r+');
-      return new JournalWriter(opts.dir, sync, segmentBytes, log, lock, fh, active.size, active.nextSeq, active.nextTxn);
+      return new JournalWriter(opts.dir, sync, segmentBytes, log, lock, fh, active.size, active.nextSeq, active.nextTxn, opts.onSync ?? (() => {}));
     } catch (err) {
       await lock.release();
       throw err;
@@ -184,8 +188,10 @@ export class JournalWriter {
     this.stats.writes++;
     this.stats.bytes += buffer.length;
     if (this.sync) {
+      const started = performance.now();
       await this.fh.datasync();
       this.stats.fsyncs++;
+      this.onSync((performance.now() - started) / 1000);
     }
   }
 

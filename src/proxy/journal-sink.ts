@@ -84,6 +84,16 @@ export class JournalSink {
     this.failure = null;
   }
 
+  /** The head once every append in flight has settled: all acknowledged commits are in it. */
+  async settledSeq(): Promise<number> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    return this.writer.headSeq;
+  }
+
+  get stats(): { fsyncs: number; writes: number; bytes: number } {
+    return this.writer.stats;
+  }
+
   /** Waits for appends in flight; the backlog is retried for up to `ms`. */
   async drain(ms: number): Promise<void> {
     await Promise.allSettled([...this.inFlight]);

@@ -1,19 +1,32 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import type http from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../log.js';
 import type { ProxyConfig } from '../config/proxy-config.js';
+import { ConfigError } from '../config/proxy-config.js';
 import { JournalWriter } from '../journal/journal-writer.js';
+import { AdminServer } from '../admin/admin-server.js';
+import type { AdminTarget } from '../admin/admin-commands.js';
+import { ProxyMetrics } from '../metrics/proxy-metrics.js';
+import { startMetricsServer } from '../metrics/metrics-server.js';
 import { JournalSink } from './journal-sink.js';
 import { Session } from './session.js';
 import { ProxyStats } from './stats.js';
+import { WriteGate } from './write-gate.js';
+import { InterceptionLag } from './interception-lag.js';
 
-/** The listening proxy: accepts clients, gives each a Session, owns the journal. */
-export class ProxyServer {
+/** The listening proxy: accepts clients, gives each a Session, owns the journal and the gate. */
+export class ProxyServer implements AdminTarget {
   readonly stats = new ProxyStats();
   readonly sessions = new Set<Session>();
+  readonly gate: WriteGate;
+  readonly lag: InterceptionLag;
+  readonly metrics: ProxyMetrics;
   private nextId = 1;
   private server: net.Server | null = null;
+  private admin: AdminServer | null = null;
+  private metricsServer: http.Server | null = null;
   private stopping: Promise<void> | null = null;
 
   private constructor(
@@ -21,19 +34,46 @@ export class ProxyServer {
     readonly journal: JournalSink,
     private readonly log: Logger,
     private readonly tlsContext: tls.SecureContext | null,
-  ) {}
+    metrics: (m: ProxyMetrics) => void,
+  ) {
+    this.gate = new WriteGate({
+      settledSeq: () => journal.settledSeq(),
+      onHoldEnded: (s) => this.metrics.gateHoldSeconds.observe(s),
+    });
+    this.lag = new InterceptionLag(config.journal.dir, () => journal.headSeq);
+    this.metrics = new ProxyMetrics({
+      gate: this.gate,
+      lag: this.lag,
+      connections: () => this.sessions.size,
+      journalHeadSeq: () => journal.headSeq,
+      journalBytes: () => journal.stats.bytes,
+      statements: () => this.stats.statements,
+    });
+    metrics(this.metrics);
+  }
 
   static async start(config: ProxyConfig, log: Logger): Promise<ProxyServer> {
     const tlsContext = config.tls ? loadTls(config.tls) : null;
+    let metrics: ProxyMetrics | null = null;
     const writer = await JournalWriter.open({
       dir: config.journal.dir,
       fsync: config.journal.fsync,
       segmentBytes: config.journal.segmentBytes,
       log: (msg, extra) => log.warn(extra ?? {}, msg),
+      onSync: (s) => metrics?.fsyncSeconds.observe(s),
     });
     if (config.journal.fsync === 'none') log.warn('journal.fsync is "none": acknowledged writes can be lost if the machine crashes');
-    const proxy = new ProxyServer(config, new JournalSink(writer, log), log, tlsContext);
-    await proxy.listen();
+    const proxy = new ProxyServer(config, new JournalSink(writer, log), log, tlsContext, (m) => { metrics = m; });
+    try {
+      proxy.admin = await AdminServer.start(proxy, log, config.admin);
+      if (config.metrics) proxy.metricsServer = await startMetricsServer(proxy.metrics.registry, config.metrics.host, config.metrics.port)
+        .catch((e: NodeJS.ErrnoException) => { throw new ConfigError('metrics.port', `cannot listen on ${config.metrics!.host}:${config.metrics!.port}: ${e.code ?? e.message}`); });
+      await proxy.listen();
+    } catch (e) {
+      await proxy.closeListeners();
+      await proxy.journal.close();
+      throw e;
+    }
     return proxy;
   }
 
@@ -43,17 +83,30 @@ export class ProxyServer {
     return { host: a.address, port: a.port };
   }
 
+  get metricsAddress(): { host: string; port: number } | null {
+    const a = this.metricsServer?.address();
+    return a && typeof a !== 'string' ? { host: a.address, port: a.port } : null;
+  }
+
+  get adminTcpPort(): number | null {
+    return this.admin?.tcpPort ?? null;
+  }
+
+  get defaultLockTimeoutMs(): number {
+    return this.config.gate.lockTimeoutMs;
+  }
+
   private listen(): Promise<void> {
     const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
     this.server = server;
     const { host, port } = this.config.listen;
     return new Promise((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (e: NodeJS.ErrnoException) => reject(new ConfigError('listen.port', `cannot listen on ${host}:${port}: ${e.code ?? e.message}`)));
       server.listen(port, host, () => {
-        server.off('error', reject);
+        server.removeAllListeners('error');
         server.on('error', (e) => this.log.error({ err: e.message }, 'listener error'));
         const a = this.address;
-        this.log.info({ listen: `${a.host}:${a.port}`, upstream: `${this.config.upstream.host}:${this.config.upstream.port}`, journal: this.config.journal.dir, headSeq: this.journal.headSeq }, 'proxy listening');
+        this.log.info({ listen: `${a.host}:${a.port}`, upstream: `${this.config.upstream.host}:${this.config.upstream.port}`, journal: this.config.journal.dir, headSeq: this.journal.headSeq, admin: this.config.admin.socket, metrics: this.metricsAddress }, 'proxy listening');
         resolve();
       });
     });
@@ -72,15 +125,46 @@ export class ProxyServer {
       log: this.log,
       tls: this.tlsContext,
       stats: this.stats,
+      gate: this.gate,
       onClose: (s) => this.sessions.delete(s),
     });
     this.sessions.add(session);
   }
 
+  async status(): Promise<Record<string, unknown>> {
+    const lag = await this.lag.measure();
+    return {
+      gate: { state: this.gate.state, heldWrites: this.gate.heldWrites },
+      connections: this.sessions.size,
+      journal: { dir: this.config.journal.dir, headSeq: this.journal.headSeq, writable: this.journal.writable, error: this.journal.lastError?.message ?? null },
+      consumers: lag.consumers,
+      interceptionLagSeconds: lag.seconds,
+      upstream: `${this.config.upstream.host}:${this.config.upstream.port}`,
+    };
+  }
+
+  connections(): Record<string, unknown>[] {
+    const now = Date.now();
+    return [...this.sessions].map((s) => ({
+      id: s.id,
+      user: s.user,
+      host: s.clientAddress,
+      connectedSeconds: Math.round((now - s.startedAt) / 100) / 10,
+      writingSeconds: s.writingSince === null ? null : Math.round((now - s.writingSince) / 100) / 10,
+      writing: s.writing,
+      heldWrites: s.heldCount,
+      lastStatement: s.lastStatement,
+    }));
+  }
+
+  async position(): Promise<Record<string, unknown>> {
+    return { headSeq: await this.journal.settledSeq(), gate: this.gate.state };
+  }
+
   /**
-   * Graceful stop: no new connections; sessions close as soon as they are idle outside a
-   * transaction; after `drainMs` the rest are cut (the server rolls their transactions back).
-   * Every commit the server acknowledged is journaled before this resolves.
+   * Graceful stop: no new connections; held writes get an ERR (they never ran); sessions close
+   * as soon as they are idle outside a transaction; after `drainMs` the rest are cut (the server
+   * rolls their transactions back). Every commit the server acknowledged is journaled first.
    */
   stop(): Promise<void> {
     this.stopping ??= this.doStop();
@@ -90,6 +174,7 @@ export class ProxyServer {
   private async doStop(): Promise<void> {
     const server = this.server;
     const closed = new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+    this.gate.shutdown();
     const deadline = Date.now() + this.config.shutdown.drainMs;
     while (this.sessions.size > 0 && Date.now() < deadline) {
       for (const s of [...this.sessions]) s.closeWhenIdle();
@@ -98,9 +183,18 @@ export class ProxyServer {
     if (this.sessions.size > 0) this.log.warn({ sessions: this.sessions.size }, 'closing busy sessions after the drain timeout');
     for (const s of [...this.sessions]) s.end('proxy shutting down (drain timeout)', 'info');
     await closed;
+    await this.closeListeners();
     await this.journal.drain(this.config.shutdown.drainMs);
     await this.journal.close();
     this.log.info({ headSeq: this.journal.headSeq }, 'proxy stopped');
+  }
+
+  private async closeListeners(): Promise<void> {
+    await this.admin?.close();
+    if (this.metricsServer) {
+      this.metricsServer.closeAllConnections();
+      await new Promise<void>((r) => this.metricsServer!.close(() => r()));
+    }
   }
 }
 
@@ -108,6 +202,6 @@ function loadTls(t: { cert: string; key: string }): tls.SecureContext {
   try {
     return tls.createSecureContext({ cert: readFileSync(t.cert), key: readFileSync(t.key) });
   } catch (e) {
-    throw new Error(`config: tls: cannot load certificate/key (${t.cert}, ${t.key}): ${(e as Error).message}`);
+    throw new ConfigError('tls', `cannot load certificate/key (${t.cert}, ${t.key}): ${(e as Error).message}`);
   }
 }

@@ -25,6 +25,7 @@ import { JournalSink } from './journal-sink.js';
 import { errorPacket, ProxyErrorCode } from './client-errors.js';
 import { StatementRecorder, nowMicros, type PendingStatement } from './statement-recorder.js';
 import type { ProxyStats } from './stats.js';
+import type { GateMember, WriteGate } from './write-gate.js';
 
 /** Capabilities the proxy hides from clients because it does not speak them on the hot path. */
 const HIDDEN_CAPS = Capability.COMPRESS | Capability.ZSTD_COMPRESSION | Capability.QUERY_ATTRIBUTES
@@ -41,6 +42,7 @@ export interface SessionDeps {
   log: Logger;
   tls: tls.SecureContext | null;
   stats: ProxyStats;
+  gate: WriteGate;
   onClose: (s: Session) => void;
 }
 
@@ -63,7 +65,7 @@ type Phase = 'greeting' | 'handshake' | 'auth' | 'command' | 'closed';
  * proxy reads packet headers to follow the conversation, and holds back exactly one kind of
  * packet: the server's acknowledgement of a commit, until the journal has it on disk.
  */
-export class Session {
+export class Session implements GateMember {
   readonly id: number;
   readonly startedAt = Date.now();
   user = '';
@@ -90,6 +92,9 @@ export class Session {
   private multiStatements = false;
   private upstreamReady = false;
   private clockPinned = false;
+  /** Commands waiting at the write gate, in arrival order (everything behind a held write waits too). */
+  private held: { p: Packet; at: number }[] = [];
+  private holdTimer: NodeJS.Timeout | null = null;
 
   constructor(clientSocket: net.Socket, private readonly deps: SessionDeps) {
     this.id = deps.id;
@@ -101,6 +106,7 @@ export class Session {
     this.recorder = new StatementRecorder(() => this.ctx, () => (this.status & ServerStatus.NO_BACKSLASH_ESCAPES) !== 0);
     clientSocket.setNoDelay(true);
     this.attachClient(clientSocket);
+    deps.gate.join(this);
 
     const { host, port, connectTimeoutMs } = deps.config.upstream;
     this.upstream = net.connect({ host, port, noDelay: true });
@@ -125,6 +131,69 @@ export class Session {
 
   get closed(): boolean {
     return this.phase === 'closed';
+  }
+
+  get writing(): boolean {
+    return this.txn.size > 0 || this.commands.some((c) => c.statements.some((st) => st.classified.kind === 'write'));
+  }
+
+  get writingSince(): number | null {
+    return this.txn.firstWriteAt;
+  }
+
+  get heldCount(): number {
+    return this.held.length;
+  }
+
+  /** The gate opened: run held commands in their original order (one may be held again). */
+  releaseHeld(): void {
+    if (this.held.length === 0) return;
+    const queue = this.held;
+    this.held = [];
+    this.clearHoldTimer();
+    const now = Date.now();
+    for (const h of queue) {
+      if (this.closed) return;
+      if (this.held.length === 0) this.deps.gate.holdEnded((now - h.at) / 1000);
+      this.onCommandGuarded(h.p);
+    }
+  }
+
+  failHeld(message: string): void {
+    const queue = this.held;
+    this.held = [];
+    this.clearHoldTimer();
+    const now = Date.now();
+    for (const h of queue) {
+      this.deps.gate.holdEnded((now - h.at) / 1000);
+      this.answer(errorPacket(h.p.seq + 1, ProxyErrorCode.OPTION_PREVENTS_STATEMENT, message));
+    }
+  }
+
+  private hold(p: Packet): void {
+    this.held.push({ p, at: Date.now() });
+    if (!this.holdTimer) this.armHoldTimer();
+  }
+
+  /** A write held longer than gate.maxHoldMs is answered with an ERR, never dropped silently. */
+  private armHoldTimer(): void {
+    const first = this.held[0];
+    if (!first) return;
+    const maxHoldMs = this.deps.config.gate.maxHoldMs;
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = null;
+      const h = this.held.shift();
+      if (!h) return;
+      this.deps.gate.holdEnded((Date.now() - h.at) / 1000);
+      this.answer(errorPacket(h.p.seq + 1, ProxyErrorCode.OPTION_PREVENTS_STATEMENT,
+        `this write was held ${maxHoldMs} ms (gate.maxHoldMs) by the upgrade write gate and was not executed; retry it`));
+      this.armHoldTimer();
+    }, Math.max(0, first.at + maxHoldMs - Date.now()));
+  }
+
+  private clearHoldTimer(): void {
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = null;
   }
 
   private attachClient(s: net.Socket): void {
@@ -165,7 +234,10 @@ export class Session {
     this.phase = 'closed';
     if (this.txn.size > 0) this.deps.log.debug({ session: this.id, writes: this.txn.size }, 'open transaction dropped with its connection (the server rolls it back)');
     this.txn.discard();
+    this.held = [];
+    this.clearHoldTimer();
     this.upstream.destroy();
+    this.deps.gate.leave(this);
     this.deps.log[level]({ session: this.id, user: this.user, client: this.clientAddress, reason }, 'session ended');
     this.deps.onClose(this);
   }
@@ -218,7 +290,31 @@ export class Session {
       case 'auth':
         return this.toServerShifted(p);
       case 'command':
+        if (this.held.length > 0) return this.hold(p);
         return this.onCommand(p);
+    }
+  }
+
+  private onCommandGuarded(p: Packet): void {
+    try {
+      this.onCommand(p);
+    } catch (e) {
+      this.protocolFailure('client', e);
+    }
+  }
+
+  /** Asks the write gate about a command that writes; false when it must not be forwarded now. */
+  private admitWrite(p: Packet): boolean {
+    switch (this.deps.gate.admit(this.txn.size > 0)) {
+      case 'go':
+        return true;
+      case 'hold':
+        this.hold(p);
+        return false;
+      case 'reject':
+        this.refuse(p, ProxyErrorCode.OPTION_PREVENTS_STATEMENT,
+          'the database is read-only while it is being upgraded (metamorph write gate in reject mode); this write was not executed');
+        return false;
     }
   }
 
@@ -369,7 +465,6 @@ export class Session {
     const pieces = this.multiStatements ? splitStatements(sql, { noBackslashEscapes: nbe }) : [sql];
     const statements = pieces.map((s) => this.recorder.pending(s, classify(s)));
     this.lastStatement = preview(sql);
-    for (const s of statements) this.deps.stats.count(s.classified.writeKind ?? s.classified.kind);
     if (statements.some((s) => s.classified.loadLocal)) {
       return this.refuse(p, ProxyErrorCode.NOT_SUPPORTED_YET,
         'LOAD DATA LOCAL INFILE is refused: its file content would bypass the journal; load the rows with INSERT statements');
@@ -377,6 +472,8 @@ export class Session {
     if (!this.deps.journal.writable && statements.some((s) => this.writesData(s.classified))) {
       return this.refuseUnjournaled(p);
     }
+    if (statements.some((s) => s.classified.kind === 'write') && !this.admitWrite(p)) return;
+    for (const s of statements) this.deps.stats.count(s.classified.writeKind ?? s.classified.kind);
     this.forward(p, 'resultset', statements);
   }
 
@@ -384,8 +481,9 @@ export class Session {
     if (p.payload.length < 5) throw new ProtocolError('TRUNCATED', 'COM_STMT_EXECUTE shorter than its statement id');
     const ps = this.prepared.get(p.payload.readUInt32LE(1));
     if (ps) {
-      this.deps.stats.count(ps.classified.writeKind ?? ps.classified.kind);
       if (!this.deps.journal.writable && this.writesData(ps.classified)) return this.refuseUnjournaled(p);
+      if (ps.classified.kind === 'write' && !this.admitWrite(p)) return;
+      this.deps.stats.count(ps.classified.writeKind ?? ps.classified.kind);
     }
     const longData = ps ? ps.longData : new Map<number, Buffer[]>();
     if (ps) ps.longData = new Map();
@@ -525,7 +623,10 @@ export class Session {
     } else {
       this.onResult(cmd, r.event, p, r.done);
     }
-    if (r.done) this.sendLocalAnswers();
+    if (r.done) {
+      this.sendLocalAnswers();
+      this.deps.gate.poke();
+    }
   }
 
   private onResult(cmd: PendingCommand, ev: ResultEvent, p: Packet, last: boolean): void {

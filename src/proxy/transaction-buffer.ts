@@ -7,26 +7,29 @@ import type { JournalStatement } from '../journal/record.js';
 export class TransactionBuffer {
   private writes: JournalStatement[] = [];
   private savepoints: { name: string; at: number }[] = [];
+  /** When the open transaction first wrote (ms since epoch), or null. */
+  firstWriteAt: number | null = null;
 
   get size(): number {
     return this.writes.length;
   }
 
   add(w: JournalStatement): void {
+    if (this.writes.length === 0) this.firstWriteAt = Date.now();
     this.writes.push(w);
   }
 
   /** Hands out the buffered writes and starts empty. */
   take(): JournalStatement[] {
     const out = this.writes;
-    this.writes = [];
-    this.savepoints = [];
+    this.discard();
     return out;
   }
 
   discard(): void {
     this.writes = [];
     this.savepoints = [];
+    this.firstWriteAt = null;
   }
 
   savepoint(name: string): void {
@@ -42,6 +45,7 @@ export class TransactionBuffer {
     if (i < 0) return; // the server answered OK, so it knew the savepoint; we saw no writes since
     this.writes.length = this.savepoints[i].at;
     this.savepoints.length = i + 1;
+    if (this.writes.length === 0) this.firstWriteAt = null;
   }
 
   release(name: string): void {

@@ -13,6 +13,8 @@ export interface ProxyProcessOptions {
   journalDir: string;
   /** Written to a JSON config file passed with --config; the flags above override its keys. */
   config?: Record<string, unknown>;
+  /** `--metrics HOST:PORT`; default a free port, so parallel proxies don't collide on 9464. */
+  metrics?: string;
   /** How long to wait for the "proxy listening" line. */
   readyTimeoutMs?: number;
 }
@@ -49,7 +51,8 @@ function requireBuild(): void {
 
 export async function startProxyProcess(opts: ProxyProcessOptions): Promise<ProxyProcess> {
   requireBuild();
-  const args = ['proxy', '--listen', `127.0.0.1:${opts.port}`, '--upstream', `127.0.0.1:${opts.upstreamPort}`, '--journal-dir', opts.journalDir];
+  const args = ['proxy', '--listen', `127.0.0.1:${opts.port}`, '--upstream', `127.0.0.1:${opts.upstreamPort}`, '--journal-dir', opts.journalDir,
+    '--metrics', opts.metrics ?? '127.0.0.1:0'];
   const cwd = emptyCwd();
   if (opts.config) {
     const file = join(cwd, 'proxy.config.json');

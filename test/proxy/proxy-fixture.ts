@@ -10,6 +10,7 @@ export interface ProxyFixture {
   server: ProxyServer;
   port: number;
   journalDir: string;
+  adminSocket: string;
   /** Every entry journaled so far. */
   entries(from?: number): Promise<JournalEntry[]>;
   stop(): Promise<void>;
@@ -17,12 +18,15 @@ export interface ProxyFixture {
 
 /** A proxy in this process in front of `upstreamPort`, journal in a fresh temp dir. */
 export async function startProxy(upstreamPort: number, extra: Record<string, unknown> = {}): Promise<ProxyFixture> {
-  const journalDir = join(mkdtempSync('/dev/shm/metamorph-proxy-'), 'journal');
+  const base = mkdtempSync('/dev/shm/metamorph-proxy-');
+  const journalDir = join(base, 'journal');
   const config = parseProxyConfig({
     listen: { host: '127.0.0.1', port: 0 },
     upstream: { host: '127.0.0.1', port: upstreamPort },
     journal: { dir: journalDir, fsync: 'always' },
     shutdown: { drainMs: 2000 },
+    admin: { socket: join(base, 'admin.sock') },
+    metrics: { host: '127.0.0.1', port: 0 },
     ...extra,
   });
   const server = await ProxyServer.start(config, silentLogger());
@@ -30,6 +34,7 @@ export async function startProxy(upstreamPort: number, extra: Record<string, unk
     server,
     port: server.address.port,
     journalDir,
+    adminSocket: config.admin.socket,
     async entries(from = 1) {
       const out: JournalEntry[] = [];
       for await (const e of new JournalReader(journalDir).entries({ from })) out.push(e);

@@ -1,0 +1,119 @@
+import net from 'node:net';
+import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
+import { timingSafeEqual } from 'node:crypto';
+import type { Logger } from '../log.js';
+import { ConfigError } from '../config/proxy-config.js';
+import { runAdminCommand, type AdminTarget } from './admin-commands.js';
+
+const MAX_LINE = 4096;
+
+/**
+ * The operator's line protocol: one command per line, one JSON line back. On a Unix socket
+ * (mode 0600: whoever can open it is trusted) and optionally on loopback TCP, where a
+ * connection must first send `auth TOKEN`.
+ */
+export class AdminServer {
+  private readonly servers: net.Server[] = [];
+
+  private constructor(private readonly target: AdminTarget, private readonly log: Logger) {}
+
+  static async start(target: AdminTarget, log: Logger, opts: { socket: string; tcp: { host: string; port: number; token: string } | null }): Promise<AdminServer> {
+    const admin = new AdminServer(target, log);
+    await admin.listenUnix(opts.socket);
+    if (opts.tcp) await admin.listenTcp(opts.tcp);
+    return admin;
+  }
+
+  get tcpPort(): number | null {
+    const a = this.servers[1]?.address();
+    return a && typeof a !== 'string' ? a.port : null;
+  }
+
+  private async listenUnix(path: string): Promise<void> {
+    // A socket file left by a crashed proxy would make listen fail; anything else is not ours.
+    if (existsSync(path)) {
+      if (!lstatSync(path).isSocket()) throw new ConfigError('admin.socket', `${path} exists and is not a socket; choose another path`);
+      if (await isLive(path)) throw new ConfigError('admin.socket', `${path} is in use by a running process (another proxy?)`);
+      unlinkSync(path);
+    }
+    const server = net.createServer((s) => this.serve(s, null));
+    const oldMask = process.umask(0o177); // created 0600 from the start, no window
+    try {
+      await listen(server, path, 'admin.socket');
+    } finally {
+      process.umask(oldMask);
+    }
+    chmodSync(path, 0o600);
+    this.servers.push(server);
+    this.log.info({ socket: path }, 'admin socket listening');
+  }
+
+  private async listenTcp(tcp: { host: string; port: number; token: string }): Promise<void> {
+    const server = net.createServer((s) => this.serve(s, tcp.token));
+    await listen(server, { host: tcp.host, port: tcp.port }, 'admin.tcp');
+    this.servers.push(server);
+    this.log.info({ host: tcp.host, port: this.tcpPort }, 'admin TCP listener on loopback (token required)');
+  }
+
+  private serve(socket: net.Socket, token: string | null): void {
+    let authed = token === null;
+    let buf = '';
+    let chain = Promise.resolve();
+    socket.setEncoding('utf8');
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (chunk: string) => {
+      buf += chunk;
+      if (buf.length > MAX_LINE && !buf.includes('\n')) {
+        socket.end(`${JSON.stringify({ ok: false, error: `line longer than ${MAX_LINE} bytes` })}\n`);
+        return;
+      }
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).replace(/\r$/, '');
+        buf = buf.slice(nl + 1);
+        if (!line.trim()) continue;
+        // Replies go out in command order even when a lock takes a while.
+        chain = chain.then(async () => {
+          let reply: Record<string, unknown>;
+          if (!authed) {
+            authed = checkAuth(line, token!);
+            reply = authed ? { ok: true } : { ok: false, error: 'unauthorized: send `auth TOKEN` first' };
+            if (!authed) this.log.warn({ remote: socket.remoteAddress }, 'admin TCP request without a valid token');
+          } else {
+            reply = await runAdminCommand(this.target, line);
+            this.log.info({ command: line.split(/\s+/)[0], ok: reply.ok }, 'admin command');
+          }
+          if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);
+        });
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  }
+}
+
+function checkAuth(line: string, token: string): boolean {
+  const m = /^auth\s+(\S+)$/.exec(line.trim());
+  if (!m) return false;
+  const a = Buffer.from(m[1]);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function listen(server: net.Server, where: string | { host: string; port: number }, key: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new ConfigError(key, `cannot listen on ${typeof where === 'string' ? where : `${where.host}:${where.port}`}: ${e.code ?? ''} ${e.message}`)));
+    if (typeof where === 'string') server.listen(where, () => resolve());
+    else server.listen(where.port, where.host, () => resolve());
+  });
+}
+
+function isLive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(path);
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
