@@ -8,12 +8,18 @@ const REDACT = [
   'token', '*.token', '*.*.token', 'authData', '*.authData',
 ];
 
+/**
+ * JSON lines for machines; on a terminal, readable lines via pino-pretty (METAMORPH_LOG_JSON=1
+ * forces JSON). Redaction happens before either.
+ */
 export function createLogger(opts: { level?: string; name?: string } = {}): Logger {
+  const pretty = process.stdout.isTTY && !process.env.METAMORPH_LOG_JSON;
   return pino({
     name: opts.name ?? 'metamorph',
     level: opts.level ?? process.env.METAMORPH_LOG_LEVEL ?? 'info',
     redact: { paths: REDACT, censor: '[redacted]' },
     base: { pid: process.pid },
+    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } } : {}),
   });
 }
 

@@ -134,7 +134,7 @@ export class ProxyServer implements AdminTarget {
   async status(): Promise<Record<string, unknown>> {
     const lag = await this.lag.measure();
     return {
-      gate: { state: this.gate.state, heldWrites: this.gate.heldWrites },
+      gate: { state: this.gate.state, heldWrites: this.gate.heldWrites, longestHoldSeconds: this.gate.longestHoldSeconds },
       connections: this.sessions.size,
       journal: { dir: this.config.journal.dir, headSeq: this.journal.headSeq, writable: this.journal.writable, error: this.journal.lastError?.message ?? null },
       consumers: lag.consumers,

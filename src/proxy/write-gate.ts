@@ -44,6 +44,8 @@ export class WriteGate {
   private readonly members = new Set<GateMember>();
   private quiesce: (() => void) | null = null;
   private lockedAt: number | null = null;
+  /** The longest any single write has waited at the gate since the proxy started. */
+  longestHoldSeconds = 0;
 
   constructor(private readonly hooks: GateHooks) {}
 
@@ -89,6 +91,7 @@ export class WriteGate {
   }
 
   holdEnded(seconds: number): void {
+    this.longestHoldSeconds = Math.max(this.longestHoldSeconds, seconds);
     this.hooks.onHoldEnded?.(seconds);
   }
 

@@ -88,7 +88,7 @@ describe('dashboard file', () => {
   it('gives every panel and every query the prometheus datasource uid, and each panel a unique id', () => {
     for (const p of panels) {
       expect(p.datasource?.uid, p.title).toBe('prometheus');
-      for (const t of p.targets) expect(t.datasource?.uid ?? p.datasource.uid, p.title).toBe('prometheus');
+      for (const t of p.targets) expect(t.datasource?.uid ?? p.datasource?.uid, p.title).toBe('prometheus');
       expect(p.targets.length, p.title).toBeGreaterThan(0);
     }
     const ids = panels.map((p) => p.id);
