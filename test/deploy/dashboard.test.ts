@@ -240,8 +240,19 @@ async function startPrometheus(targetPort: number): Promise<void> {
     `  - { job_name: fake, static_configs: [{ targets: ["127.0.0.1:${targetPort}"] }] }`,
     '',
   ].join('\n'));
-  const port = await freePort();
+  // freePort() reserves nothing: another process may take the port first, then try another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchPrometheus(binary, config, await freePort());
+    } catch (e) {
+      if (attempt === 3 || !/address already in use/.test(prometheusLog)) throw e;
+    }
+  }
+}
+
+async function launchPrometheus(binary: string, config: string, port: number): Promise<void> {
   api = `http://127.0.0.1:${port}`;
+  prometheusLog = '';
   // setpriv --pdeathsig: Prometheus dies with the test process even if that one is SIGKILLed.
   prometheus = spawn(requireBinary('setpriv'), ['--pdeathsig', 'KILL', binary,
     `--config.file=${config}`, `--storage.tsdb.path=${join(workDir, 'data')}`,
