@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Installs what the tests need: MariaDB server and client, sysbench, PHP with mysqli, openssl,
-# procps, and the npm packages. Only checks (a few milliseconds) when everything is present.
+# procps, Prometheus (the metrics tests scrape the proxy with it), and the npm packages. Only
+# checks (a few milliseconds) when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian installs mariadbd in sbin, which is not on a non-root PATH.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
-PACKAGES=(mariadb-server mariadb-client sysbench php-cli php-mysql openssl procps util-linux)
-COMMANDS=(mariadbd mariadb-install-db mariadb mariadb-admin sysbench php openssl ps setpriv)
+PACKAGES=(mariadb-server mariadb-client sysbench php-cli php-mysql openssl procps util-linux prometheus)
+COMMANDS=(mariadbd mariadb-install-db mariadb mariadb-admin sysbench php openssl ps setpriv prometheus promtool)
 
 missing_tools() {
   local name
@@ -61,7 +62,7 @@ if [[ ! -d node_modules ]]; then
 fi
 
 if [[ ${#did[@]} -eq 0 ]]; then
-  echo "install-deps: all present (mariadb, sysbench, php-mysql, openssl, procps, node_modules)"
+  echo "install-deps: all present (mariadb, sysbench, php-mysql, openssl, procps, prometheus, node_modules)"
 else
   echo "install-deps: $(IFS=';'; echo "${did[*]}")"
 fi

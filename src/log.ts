@@ -3,9 +3,12 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 // Passwords and tokens must never reach a log line, whatever object carries them.
+// pino has no any-depth wildcard: cover the depths our log objects reach (config.admin.tcp.token).
 const REDACT = [
-  'password', '*.password', '*.*.password', 'pass', '*.pass',
-  'token', '*.token', '*.*.token', 'authData', '*.authData',
+  'password', '*.password', '*.*.password', '*.*.*.password',
+  'pass', '*.pass', '*.*.pass',
+  'token', '*.token', '*.*.token', '*.*.*.token',
+  'authData', '*.authData',
 ];
 
 /**

@@ -3,7 +3,7 @@ import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { ConfigError } from '../config/proxy-config.js';
-import { runAdminCommand, type AdminTarget } from './admin-commands.js';
+import { ADMIN_COMMANDS, runAdminCommand, type AdminTarget } from './admin-commands.js';
 
 const MAX_LINE = 4096;
 
@@ -81,7 +81,9 @@ export class AdminServer {
             if (!authed) this.log.warn({ remote: socket.remoteAddress }, 'admin TCP request without a valid token');
           } else {
             reply = await runAdminCommand(this.target, line);
-            this.log.info({ command: line.split(/\s+/)[0], ok: reply.ok }, 'admin command');
+            // Only known command names reach the log: an unknown line may be a pasted secret.
+            const name = line.trim().split(/\s+/)[0].toLowerCase();
+            this.log.info({ command: ADMIN_COMMANDS.includes(name) ? name : '(unknown)', ok: reply.ok }, 'admin command');
           }
           if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);
         });

@@ -140,7 +140,8 @@ function parseAdmin(root: Json, baseDir: string): ProxyConfig['admin'] {
   if (!LOOPBACK.has(host)) throw new ConfigError('admin.tcp.host', `must be a loopback address (127.0.0.1, ::1): the admin listener steers writes; got ${host}`);
   const token = str(tcp, 'admin.tcp', 'token', '');
   if (token.length < 16) throw new ConfigError('admin.tcp.token', 'must be at least 16 characters');
-  return { socket, tcp: { host, port: int(tcp, 'admin.tcp', 'port', 0, 1, 65535), token } };
+  if (tcp.port === undefined) throw new ConfigError('admin.tcp.port', 'is required when admin.tcp is set (0 picks a free port)');
+  return { socket, tcp: { host, port: int(tcp, 'admin.tcp', 'port', 0, 0, 65535), token } };
 }
 
 function parseMetrics(root: Json): ProxyConfig['metrics'] {

@@ -61,6 +61,14 @@ export class ProxyServer implements AdminTarget {
       segmentBytes: config.journal.segmentBytes,
       log: (msg, extra) => log.warn(extra ?? {}, msg),
       onSync: (s) => metrics?.fsyncSeconds.observe(s),
+    }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOTDIR' || e.code === 'EEXIST') {
+        throw new ConfigError('journal.dir', `${config.journal.dir} is not a directory (${e.code}); point journal.dir at a directory`);
+      }
+      if (e.code === 'EACCES' || e.code === 'EROFS') {
+        throw new ConfigError('journal.dir', `${config.journal.dir} is not writable (${e.code}); fix its permissions or choose another directory`);
+      }
+      throw e;
     });
     if (config.journal.fsync === 'none') log.warn('journal.fsync is "none": acknowledged writes can be lost if the machine crashes');
     const proxy = new ProxyServer(config, new JournalSink(writer, log), log, tlsContext, (m) => { metrics = m; });

@@ -9,6 +9,8 @@ import { runCli, startProxyProcess } from '../harness/proxy-process.js';
 import { startProxy, type ProxyFixture } from '../proxy/proxy-fixture.js';
 import { ADMIN_COMMANDS } from '../../src/admin/admin-commands.js';
 import { parseProxyConfig } from '../../src/config/proxy-config.js';
+import { ProxyServer } from '../../src/proxy/server.js';
+import { silentLogger } from '../../src/log.js';
 import { AdminLines, adminOnce } from './admin-lines.js';
 
 // The operator's admin line protocol on the proxy's Unix socket (and its optional TCP
@@ -40,6 +42,20 @@ async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => bool
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** A proxy whose journal is under this file's temp dir, for starts that are expected to fail. */
+async function startOwnProxy(name: string, socket: string): Promise<ProxyServer> {
+  const config = parseProxyConfig({
+    listen: { host: '127.0.0.1', port: 0 },
+    upstream: { host: '127.0.0.1', port: db.port },
+    journal: { dir: join(dir, `${name}-journal`) },
+    admin: { socket },
+    metrics: null,
+  });
+  const server = await ProxyServer.start(config, silentLogger());
+  await server.stop();
+  return server;
 }
 
 beforeAll(async () => {
@@ -76,7 +92,7 @@ describe('the admin Unix socket', () => {
     await c.query("INSERT INTO t (v) VALUES ('status')");
     const r = await adminOnce(proxy.adminSocket, 'status');
     expect(r.ok).toBe(true);
-    expect(r.gate).toEqual({ state: 'open', heldWrites: 0 });
+    expect(r.gate).toMatchObject({ state: 'open', heldWrites: 0 });
     expect(r.connections).toBe(proxy.server.sessions.size);
     expect(r.connections).toBeGreaterThanOrEqual(1);
     const entries = await proxy.entries();
@@ -158,6 +174,7 @@ describe('the admin Unix socket', () => {
       expect(unlocked).toMatchObject({ ok: true, state: 'open', released: 1 });
       expect(unlocked.lockedMs).toBeGreaterThanOrEqual(0);
       await insert;
+      expect((await a.send('status')).gate.longestHoldSeconds).toBeGreaterThan(0);
       const after = await a.send('position');
       expect(after).toEqual({ ok: true, headSeq: before.headSeq + 1, gate: 'open' });
       expect((await proxy.entries()).at(-1)!.sql.toString()).toBe("INSERT INTO t (v) VALUES ('held')");
@@ -223,6 +240,7 @@ describe('the optional admin TCP listener', () => {
 
   beforeAll(async () => {
     tcpProxy = await startProxy(db.port, {
+      // No port: any free one (an explicit 0 is tested below).
       admin: { socket: join(dir, 'tcp-proxy.sock'), tcp: { host: '127.0.0.1', port: 0, token: TOKEN } },
     });
     where = { host: '127.0.0.1', port: tcpProxy.server.adminTcpPort! };
@@ -234,6 +252,11 @@ describe('the optional admin TCP listener', () => {
 
   it('listens on a loopback port', () => {
     expect(where.port).toBeGreaterThan(0);
+  });
+
+  it('accepts an explicit port 0 (any free port), as listen.port and metrics.port do', () => {
+    const config = parseProxyConfig({ admin: { socket: join(dir, 'never.sock'), tcp: { host: '127.0.0.1', port: 0, token: TOKEN } } });
+    expect(config.admin.tcp).toEqual({ host: '127.0.0.1', port: 0, token: TOKEN });
   });
 
   it('answers every command with unauthorized until `auth TOKEN`', async () => {
@@ -264,12 +287,12 @@ describe('the optional admin TCP listener', () => {
     try {
       expect(await a.send(`auth ${TOKEN}`)).toEqual({ ok: true });
       const r = await a.send('status');
-      expect(r).toMatchObject({ ok: true, gate: { state: 'open', heldWrites: 0 }, interceptionLagSeconds: 0 });
+      expect(r).toMatchObject({ ok: true, gate: { state: 'open', heldWrites: 0 }, connections: 0, interceptionLagSeconds: 0 });
       expect(r.journal.dir).toBe(tcpProxy.journalDir);
     } finally {
       a.close();
     }
-    expect(await adminOnce(where, 'status')).toMatchObject({ ok: false, error: /unauthorized/ });
+    expect(await adminOnce(where, 'status')).toMatchObject({ ok: false, error: expect.stringMatching(/^unauthorized/) });
   });
 
   it.each([
@@ -304,7 +327,7 @@ describe('the socket path at start', () => {
       expect(await adminOnce(socket, 'status')).toMatchObject({ ok: true, gate: { state: 'open' } });
       expect((statSync(socket).mode & 0o777).toString(8)).toBe('600');
       // A live proxy's socket is not taken over, and a refused start leaves it in place.
-      await expect(startProxy(db.port, { admin: { socket } })).rejects.toMatchObject({ code: 'CONFIG_INVALID', key: 'admin.socket', message: /in use/ });
+      await expect(startOwnProxy('in-use', socket)).rejects.toMatchObject({ code: 'CONFIG_INVALID', key: 'admin.socket', message: expect.stringMatching(/is in use by a running process/) });
       expect((await adminOnce(socket, 'position')).ok).toBe(true);
     } finally {
       expect(await second.stop()).toBe(0);
@@ -315,8 +338,8 @@ describe('the socket path at start', () => {
   it('a path that exists and is not a socket fails naming admin.socket and is left alone', async () => {
     const file = join(dir, 'not-a-socket');
     writeFileSync(file, 'operator notes\n');
-    await expect(startProxy(db.port, { admin: { socket: file } })).rejects.toMatchObject({
-      code: 'CONFIG_INVALID', key: 'admin.socket', message: /^config: admin\.socket: .*not-a-socket exists and is not a socket/,
+    await expect(startOwnProxy('not-a-socket', file)).rejects.toMatchObject({
+      code: 'CONFIG_INVALID', key: 'admin.socket', message: expect.stringMatching(/^config: admin\.socket: .*not-a-socket exists and is not a socket/),
     });
     expect(readFileSync(file, 'utf8')).toBe('operator notes\n');
   });

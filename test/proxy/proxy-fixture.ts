@@ -29,7 +29,10 @@ export async function startProxy(upstreamPort: number, extra: Record<string, unk
     metrics: { host: '127.0.0.1', port: 0 },
     ...extra,
   });
-  const server = await ProxyServer.start(config, silentLogger());
+  const server = await ProxyServer.start(config, silentLogger()).catch((e) => {
+    rmSync(base, { recursive: true, force: true });
+    throw e;
+  });
   return {
     server,
     port: server.address.port,
@@ -42,7 +45,7 @@ export async function startProxy(upstreamPort: number, extra: Record<string, unk
     },
     async stop() {
       await server.stop();
-      rmSync(join(journalDir, '..'), { recursive: true, force: true });
+      rmSync(base, { recursive: true, force: true });
     },
   };
 }
