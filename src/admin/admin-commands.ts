@@ -7,6 +7,7 @@ export interface AdminTarget {
   status(): Promise<Record<string, unknown>>;
   connections(): Record<string, unknown>[];
   position(): Promise<Record<string, unknown>>;
+  prune(): Promise<Record<string, unknown> & { ok: boolean }>;
 }
 
 export type AdminReply = Record<string, unknown> & { ok: boolean };
@@ -56,6 +57,11 @@ const COMMANDS: Record<string, Command> = {
     usage: 'position',
     help: 'journal head seq (every acknowledged commit is at or below it) and gate state',
     run: async (t) => ({ ok: true, ...(await t.position()) }),
+  },
+  prune: {
+    usage: 'prune',
+    help: 'remove journal segments every registered consumer has applied (refused when none is registered)',
+    run: (t) => t.prune(),
   },
 };
 

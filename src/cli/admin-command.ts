@@ -14,6 +14,7 @@ Commands: ${ADMIN_COMMANDS.join(', ')}
   unlock              release held writes in order
   connections         who is connected, who is writing
   position            journal head seq
+  prune               remove journal segments every registered consumer has applied
 Prints readable text; --json prints the proxy's JSON reply. Exit code 1 when the reply says ok: false.
 The same line protocol works with: echo status | socat - UNIX-CONNECT:PATH`;
 

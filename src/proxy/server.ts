@@ -15,6 +15,8 @@ import { Session } from './session.js';
 import { ProxyStats } from './stats.js';
 import { WriteGate } from './write-gate.js';
 import { InterceptionLag } from './interception-lag.js';
+import { readCheckpoints } from '../journal/consumer-checkpoints.js';
+import { removeSegmentsBelow } from '../journal/retention.js';
 
 /** The listening proxy: accepts clients, gives each a Session, owns the journal and the gate. */
 export class ProxyServer implements AdminTarget {
@@ -163,6 +165,18 @@ export class ProxyServer implements AdminTarget {
       heldWrites: s.heldCount,
       lastStatement: s.lastStatement,
     }));
+  }
+
+  /** Segments wholly below the slowest consumer's applied seq are no longer needed by anyone. */
+  async prune(): Promise<Record<string, unknown> & { ok: boolean }> {
+    const consumers = await readCheckpoints(this.config.journal.dir);
+    if (consumers.length === 0) {
+      return { ok: false, error: 'no consumer is registered (consumers/<name>.json in the journal dir): pruning would lose records nobody applied' };
+    }
+    const below = Math.min(...consumers.map((c) => c.seq)) + 1;
+    const removed = await removeSegmentsBelow(this.config.journal.dir, below);
+    this.log.info({ below, removed }, 'journal segments pruned');
+    return { ok: true, keptFromSeq: below, removed };
   }
 
   async position(): Promise<Record<string, unknown>> {

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ByteReader, ByteWriter } from '../../src/protocol/bytes.js';
-import { ProtocolError } from '../../src/protocol/errors.js';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ProtocolError);
-    return (e as ProtocolError).code;
-  }
-  throw new Error('expected a ProtocolError');
-}
+import { codeOf } from './protocol-error-code.js';
 
 describe('ByteWriter / ByteReader round trip', () => {
   it('fixed-width integers, little endian', () => {

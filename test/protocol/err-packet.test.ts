@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Capability } from '../../src/protocol/constants.js';
-import { ProtocolError } from '../../src/protocol/errors.js';
 import { buildErr, isErrPacket, isProgressReport, parseErr } from '../../src/protocol/err-packet.js';
+import { codeOf } from './protocol-error-code.js';
 
 const CAPS_41 = Capability.PROTOCOL_41;
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ProtocolError);
-    return (e as ProtocolError).code;
-  }
-  throw new Error('expected a ProtocolError');
-}
 
 describe('parseErr', () => {
   it('reads code, SQLSTATE and message of a 4.1 ERR', () => {

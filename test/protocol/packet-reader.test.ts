@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ProtocolError } from '../../src/protocol/errors.js';
 import { PacketReader, type Packet } from '../../src/protocol/packet-reader.js';
+import { codeOf } from './protocol-error-code.js';
 
 const MAX = 0xffffff;
 
@@ -40,16 +40,6 @@ function feed(stream: Buffer, chunkSizes: () => number, reader = new PacketReade
     out.push(...drain(reader));
   }
   return out;
-}
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ProtocolError);
-    return (e as ProtocolError).code;
-  }
-  throw new Error('expected a ProtocolError');
 }
 
 const small = [Buffer.from([0x03, ...Buffer.from('SELECT 1')]), Buffer.alloc(0), randomBytes(300), Buffer.from([0x0e])];

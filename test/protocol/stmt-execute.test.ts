@@ -6,6 +6,7 @@ import { ProtocolError } from '../../src/protocol/errors.js';
 import { decodeStmtExecute, parseStmtExecuteHeader, type ParamType } from '../../src/protocol/stmt-execute.js';
 import { startMariaDb, startRelay, type Relay, type TestServer } from './mariadb-fixture.js';
 import { captureExecute, PARAM_CASES, type CapturedExecute } from './param-cases.js';
+import { codeOf } from './protocol-error-code.js';
 
 let server: TestServer;
 let relay: Relay;
@@ -27,16 +28,6 @@ afterAll(async () => {
   await relay?.close();
   await server?.stop();
 });
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ProtocolError);
-    return (e as ProtocolError).code;
-  }
-  throw new Error('expected a ProtocolError');
-}
 
 /** The same execute with new_params_bound = 0 and no type list, as a client sends on re-execution. */
 function withoutTypes(payload: Buffer, numParams: number): Buffer {

@@ -23,11 +23,12 @@ export async function startProxy(upstreamPort: number, extra: Record<string, unk
   const config = parseProxyConfig({
     listen: { host: '127.0.0.1', port: 0 },
     upstream: { host: '127.0.0.1', port: upstreamPort },
-    journal: { dir: journalDir, fsync: 'always' },
     shutdown: { drainMs: 2000 },
     admin: { socket: join(base, 'admin.sock') },
     metrics: { host: '127.0.0.1', port: 0 },
     ...extra,
+    // Extra journal settings add to the fixture's own journal dir, never replace it.
+    journal: { dir: journalDir, fsync: 'always', ...(extra.journal as object | undefined) },
   });
   const server = await ProxyServer.start(config, silentLogger()).catch((e) => {
     rmSync(base, { recursive: true, force: true });
