@@ -481,6 +481,7 @@ export class Session implements GateMember {
     if (p.payload.length < 5) throw new ProtocolError('TRUNCATED', 'COM_STMT_EXECUTE shorter than its statement id');
     const ps = this.prepared.get(p.payload.readUInt32LE(1));
     if (ps) {
+      this.lastStatement = `(prepared) ${preview(ps.sql)}`;
       if (!this.deps.journal.writable && this.writesData(ps.classified)) return this.refuseUnjournaled(p);
       if (ps.classified.kind === 'write' && !this.admitWrite(p)) return;
       this.deps.stats.count(ps.classified.writeKind ?? ps.classified.kind);

@@ -49,6 +49,14 @@ export interface Pack {
    * transaction). Throws TranslateError when the entry cannot be translated.
    */
   apply(entry: JournalEntry, ctx: TranslateContext): Promise<void>;
+  /**
+   * Optional fast path: the target statements for one entry, when they can be computed without
+   * reading the target. The engine then sends many entries' statements in one round trip (the
+   * identity pack replays several times faster this way) and falls back to running them one by
+   * one only to pin down a failure. Must describe exactly what `apply` would do. Throws
+   * TranslateError like `apply`.
+   */
+  plan?(entry: JournalEntry, targetDb: string | null): string[];
   /** Logical items an entry touches (used to queue repairs when applying it fails). */
   itemsOf?(entry: JournalEntry): LogicalItem[];
   /** Source items for bulk conversion, in the partial order conversion needs. */
