@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 # Debian installs mariadbd in sbin, which is not on a non-root PATH.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
-PACKAGES=(mariadb-server mariadb-client sysbench php-cli php-mysql openssl procps util-linux prometheus)
-COMMANDS=(mariadbd mariadb-install-db mariadb mariadb-admin sysbench php openssl ps setpriv prometheus promtool)
+PACKAGES=(mariadb-server mariadb-client sysbench php-cli php-mysql openssl procps util-linux prometheus openssh-server openssh-client)
+COMMANDS=(mariadbd mariadb-install-db mariadb mariadb-admin sysbench php openssl ps setpriv prometheus promtool sshd)
 
 missing_tools() {
   local name
@@ -51,7 +51,8 @@ if [[ -n $missing ]]; then
   did+=("installed $(echo $missing) via apt-get")
 fi
 
-if [[ ! -d node_modules ]]; then
+# A checkout whose lockfile moved since the last install needs the new packages too.
+if [[ ! -d node_modules || ( -f package-lock.json && package-lock.json -nt node_modules/.package-lock.json ) ]]; then
   if [[ -f package-lock.json ]]; then
     npm ci --no-audit --no-fund
     did+=("ran npm ci")
@@ -62,7 +63,7 @@ if [[ ! -d node_modules ]]; then
 fi
 
 if [[ ${#did[@]} -eq 0 ]]; then
-  echo "install-deps: all present (mariadb, sysbench, php-mysql, openssl, procps, prometheus, node_modules)"
+  echo "install-deps: all present (mariadb, sysbench, php-mysql, openssl, procps, prometheus, sshd, node_modules)"
 else
   echo "install-deps: $(IFS=';'; echo "${did[*]}")"
 fi

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, existsSync, openSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
+import { ProvisionError } from './provision-error.js';
 
 export interface LocalMariaDBOptions {
   /** Parent directory for the instance's files; a tmpfs such as /dev/shm makes it fast. */
@@ -18,12 +19,6 @@ export interface LocalMariaDB {
   pid: number;
   dir: string;
   stop(): Promise<void>;
-}
-
-export class ProvisionError extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
 }
 
 const BINARIES = ['mariadb-install-db', 'mariadbd'];
@@ -54,6 +49,11 @@ function pingable(port: number): Promise<boolean> {
   });
 }
 
+/** Where startLocalMariaDB puts the datadir of the instance in `dir`. */
+export function dataDirOf(dir: string): string {
+  return join(dir, 'data');
+}
+
 /**
  * A fresh MariaDB server on this machine: its own datadir, a free loopback port, utf8mb4,
  * root without password on 127.0.0.1. Runs as root (`--user=root`) when we are root.
@@ -67,7 +67,7 @@ export async function startLocalMariaDB(opts: LocalMariaDBOptions): Promise<Loca
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const user = process.getuid?.() === 0 ? 'root' : (process.env.USER ?? 'mysql');
-  const install = spawnSync('mariadb-install-db', ['--no-defaults', `--user=${user}`, `--datadir=${join(dir, 'data')}`,
+  const install = spawnSync('mariadb-install-db', ['--no-defaults', `--user=${user}`, `--datadir=${dataDirOf(dir)}`,
     '--auth-root-authentication-method=normal', '--skip-test-db'], { encoding: 'utf8' });
   if (install.status !== 0) {
     throw new ProvisionError('MARIADB_INSTALL_FAILED', `mariadb-install-db failed in ${dir}: ${(install.stderr || install.stdout).slice(-2000)}`);
@@ -75,7 +75,7 @@ export async function startLocalMariaDB(opts: LocalMariaDBOptions): Promise<Loca
   const port = opts.port ?? await freePort();
   const errorLog = join(dir, 'error.log');
   const out = openSync(join(dir, 'stdout.log'), 'a');
-  const child = spawn('mariadbd', ['--no-defaults', `--user=${user}`, `--datadir=${join(dir, 'data')}`,
+  const child = spawn('mariadbd', ['--no-defaults', `--user=${user}`, `--datadir=${dataDirOf(dir)}`,
     `--socket=${join(dir, 'mysqld.sock')}`, `--pid-file=${join(dir, 'mysqld.pid')}`, `--port=${port}`,
     '--bind-address=127.0.0.1', '--skip-name-resolve', '--character-set-server=utf8mb4',
     '--collation-server=utf8mb4_general_ci', `--log-error=${errorLog}`, ...(opts.args ?? [])],
