@@ -3,6 +3,7 @@ import { proxyCommand, PROXY_HELP } from './cli/proxy-command.js';
 import { journalCommand, JOURNAL_HELP } from './cli/journal-command.js';
 import { demoCommand, DEMO_HELP } from './cli/demo-command.js';
 import { adminCommand, ADMIN_HELP } from './cli/admin-command.js';
+import { replayCommand, REPLAY_HELP } from './cli/replay-command.js';
 
 const HELP = `metamorph: online upgrades for MySQL-backed web applications
 
@@ -11,6 +12,7 @@ Usage: metamorph <verb> [options]     (metamorph <verb> --help for details)
 Verbs:
   proxy     run the journaling MySQL wire-protocol proxy in front of a database
   journal   dump or verify a journal directory
+  replay    apply the journal to a target database through a pack (identity, ...), resumable
   admin     steer a running proxy: status, lock, unlock, lock-reject, connections, position
   demo      start a local MariaDB and the proxy in front of it, run a small workload
   help      this text`;
@@ -20,6 +22,7 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; help: st
   journal: { run: journalCommand, help: JOURNAL_HELP },
   demo: { run: demoCommand, help: DEMO_HELP },
   admin: { run: adminCommand, help: ADMIN_HELP },
+  replay: { run: replayCommand, help: REPLAY_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {

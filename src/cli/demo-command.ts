@@ -8,8 +8,8 @@ import { parseProxyConfig } from '../config/proxy-config.js';
 import { ProxyServer } from '../proxy/server.js';
 import { startLocalMariaDB, type LocalMariaDB } from '../provision/local-mariadb.js';
 import { runWikiWorkload } from '../demo/wiki-workload.js';
-import { JournalReader } from '../journal/journal-reader.js';
-import { SequentialApplier } from '../apply/sequential-apply.js';
+import { ReplayEngine } from '../apply/replay-engine.js';
+import { loadPack } from '../translate/registry.js';
 import { checksumTables, compareChecksums } from '../verify/checksum-tables.js';
 
 export const DEMO_HELP = `Usage: metamorph demo [--seconds N] [--clients N] [--dir DIR] [--keep]
@@ -79,10 +79,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
     const target = await startLocalMariaDB({ baseDir: base, name: 'target' });
     servers.push(target);
     say(`target MariaDB on 127.0.0.1:${target.port}; replaying the journal...`);
-    const applier = new SequentialApplier(() => mysql.createConnection({ host: '127.0.0.1', port: target.port, user: 'root' }));
-    for await (const e of new JournalReader(journalDir).entries({ from: 1 })) await applier.push(e);
-    await applier.close();
-    say(`replayed ${applier.applied} statements`);
+    const engine = new ReplayEngine({ journalDir, target: { host: '127.0.0.1', port: target.port, user: 'root' }, pack: await loadPack('identity'), consumer: 'demo', log });
+    await engine.start();
+    const replayed = await engine.finished();
+    say(`replayed ${replayed.statements} statements in ${replayed.transactions} transactions`);
 
     const a = await mysql.createConnection({ host: '127.0.0.1', port: source.port, user: 'root' });
     const b = await mysql.createConnection({ host: '127.0.0.1', port: target.port, user: 'root' });

@@ -4,8 +4,8 @@ import type { JournalEntry } from '../journal/record.js';
 export interface SqlRunner {
   /** Rows of a SELECT, as plain objects. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
-  /** A write; its affected rows and insert id. */
-  exec(sql: string, params?: unknown[]): Promise<{ affectedRows: number; insertId: number }>;
+  /** A write; its affected rows and insert id. A Buffer is sent byte for byte (a journaled statement as it is). */
+  exec(sql: string | Buffer, params?: unknown[]): Promise<{ affectedRows: number; insertId: number }>;
 }
 
 /** A unit a pack converts, verifies and repairs on its own (MediaWiki: a page, a user, ...). */
@@ -54,9 +54,16 @@ export interface Pack {
    * reading the target. The engine then sends many entries' statements in one round trip (the
    * identity pack replays several times faster this way) and falls back to running them one by
    * one only to pin down a failure. Must describe exactly what `apply` would do. Throws
-   * TranslateError like `apply`.
+   * TranslateError like `apply`. A Buffer is sent byte for byte, a string as UTF-8.
    */
-  plan?(entry: JournalEntry, targetDb: string | null): string[];
+  plan?(entry: JournalEntry, targetDb: string | null): (string | Buffer)[];
+  /**
+   * The pack's statements generate the auto-increment values the source statement generated
+   * (identity): the engine then pins each entry's insert id with SET INSERT_ID. Leave it unset
+   * when the pack writes other tables or assigns ids itself, or its first auto-increment insert
+   * would get the source's id.
+   */
+  forceInsertId?: boolean;
   /** Logical items an entry touches (used to queue repairs when applying it fails). */
   itemsOf?(entry: JournalEntry): LogicalItem[];
   /** Source items for bulk conversion, in the partial order conversion needs. */

@@ -4,7 +4,8 @@ import mysql from 'mysql2/promise';
 import { startMariaDB, type MariaDB } from '../harness/mariadb.js';
 import { sysbench } from '../harness/clients.js';
 import { startProxy, type ProxyFixture } from './proxy-fixture.js';
-import { SequentialApplier } from '../../src/apply/sequential-apply.js';
+import { ReplayEngine } from '../../src/apply/replay-engine.js';
+import { identityPack } from '../../src/translate/identity.js';
 import { checksumTables, compareChecksums } from '../../src/verify/checksum-tables.js';
 import type { JournalEntry } from '../../src/journal/record.js';
 
@@ -44,9 +45,9 @@ it('after sysbench oltp_read_write (prepared statements) through the proxy, repl
   expect(run.tps).toBeGreaterThan(10);
 
   const entries = dumpEntries(proxy.journalDir);
-  const applier = new SequentialApplier(() => mysql.createConnection({ host: '127.0.0.1', port: target.port, user: 'root' }));
-  for (const e of entries) await applier.push(e);
-  await applier.close();
+  const engine = new ReplayEngine({ journalDir: proxy.journalDir, target: { host: '127.0.0.1', port: target.port, user: 'root' }, pack: identityPack });
+  await engine.start();
+  expect((await engine.finished()).appliedSeq).toBe(entries.length);
 
   const a = await mysql.createConnection({ host: '127.0.0.1', port: source.port, user: 'root' });
   const b = await mysql.createConnection({ host: '127.0.0.1', port: target.port, user: 'root' });
