@@ -3,6 +3,7 @@
 import type { JournalEntry } from '../../journal/record.js';
 import { TranslateError, type LogicalItem, type Pack, type SqlRunner, type TranslateContext } from '../pack.js';
 import { createBookkeeping } from './bookkeeping-tables.js';
+import { createItemConverter } from './convert-items.js';
 import { projectItem } from './item-projection.js';
 import { itemsOfWrite } from './logical-items.js';
 import { defaultNamespaces, namespacesByName } from './namespaces.js';
@@ -54,6 +55,7 @@ const TRANSLATORS = new Map<string, TableTranslator>([
 export function createMediawikiPack(opts: MediawikiPackOptions = {}): Pack {
   const prefix = opts.tablePrefix ?? '';
   const namespaces = opts.namespaceNames ? namespacesByName(opts.namespaceNames) : defaultNamespaces(opts.metaNamespace);
+  const converter = createItemConverter({ prefix, namespaces });
   return {
     name: 'mediawiki-1.4-to-1.5',
     description: 'MediaWiki 1.4 (cur/old) writes replayed into a MediaWiki 1.5 (page/revision/text) database',
@@ -80,6 +82,8 @@ export function createMediawikiPack(opts: MediawikiPackOptions = {}): Pack {
       }
     },
     project: projectItem,
+    listItems: converter.listItems,
+    convertItem: converter.convertItem,
     itemsOf(entry: JournalEntry): LogicalItem[] {
       try {
         const write = parseWrite(entry.sql, lexOptionsOf(entry.session));
