@@ -4,6 +4,7 @@ import { journalCommand, JOURNAL_HELP } from './cli/journal-command.js';
 import { demoCommand, DEMO_HELP } from './cli/demo-command.js';
 import { adminCommand, ADMIN_HELP } from './cli/admin-command.js';
 import { replayCommand, REPLAY_HELP } from './cli/replay-command.js';
+import { migrateCommand, MIGRATE_HELP } from './cli/migrate-command.js';
 
 const HELP = `metamorph: online upgrades for MySQL-backed web applications
 
@@ -13,6 +14,7 @@ Verbs:
   proxy     run the journaling MySQL wire-protocol proxy in front of a database
   journal   dump or verify a journal directory
   replay    apply the journal to a target database through a pack (identity, ...), resumable
+  migrate   copy the source to a target at a consistent cut (resumable, throttled), then replay from it
   admin     steer a running proxy: status, lock, unlock, lock-reject, connections, position
   demo      start a local MariaDB and the proxy in front of it, run a small workload
   help      this text`;
@@ -23,6 +25,7 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; help: st
   demo: { run: demoCommand, help: DEMO_HELP },
   admin: { run: adminCommand, help: ADMIN_HELP },
   replay: { run: replayCommand, help: REPLAY_HELP },
+  migrate: { run: migrateCommand, help: MIGRATE_HELP },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -26,6 +26,7 @@ import { errorPacket, ProxyErrorCode } from './client-errors.js';
 import { StatementRecorder, nowMicros, type PendingStatement } from './statement-recorder.js';
 import type { ProxyStats } from './stats.js';
 import type { GateMember, WriteGate } from './write-gate.js';
+import { HeldCommands } from './held-commands.js';
 
 /** Capabilities the proxy hides from clients because it does not speak them on the hot path. */
 const HIDDEN_CAPS = Capability.COMPRESS | Capability.ZSTD_COMPRESSION | Capability.QUERY_ATTRIBUTES
@@ -92,9 +93,7 @@ export class Session implements GateMember {
   private multiStatements = false;
   private upstreamReady = false;
   private clockPinned = false;
-  /** Commands waiting at the write gate, in arrival order (everything behind a held write waits too). */
-  private held: { p: Packet; at: number }[] = [];
-  private holdTimer: NodeJS.Timeout | null = null;
+  private readonly held: HeldCommands;
 
   constructor(clientSocket: net.Socket, private readonly deps: SessionDeps) {
     this.id = deps.id;
@@ -103,6 +102,12 @@ export class Session implements GateMember {
     this.clientReader = new PacketReader({ maxPacketBytes: max });
     this.serverReader = new PacketReader({ maxPacketBytes: max });
     this.clientOut = new OrderedOutput(clientSocket, () => this.upstream.resume());
+    this.held = new HeldCommands({
+      maxHoldMs: deps.config.gate.maxHoldMs,
+      run: (p) => this.onCommandGuarded(p),
+      refuse: (p, message) => this.answer(errorPacket(p.seq + 1, ProxyErrorCode.OPTION_PREVENTS_STATEMENT, message)),
+      holdEnded: (seconds) => deps.gate.holdEnded(seconds),
+    });
     this.recorder = new StatementRecorder(() => this.ctx, () => (this.status & ServerStatus.NO_BACKSLASH_ESCAPES) !== 0);
     clientSocket.setNoDelay(true);
     this.attachClient(clientSocket);
@@ -142,58 +147,16 @@ export class Session implements GateMember {
   }
 
   get heldCount(): number {
-    return this.held.length;
+    return this.held.size;
   }
 
   /** The gate opened: run held commands in their original order (one may be held again). */
   releaseHeld(): void {
-    if (this.held.length === 0) return;
-    const queue = this.held;
-    this.held = [];
-    this.clearHoldTimer();
-    const now = Date.now();
-    for (const h of queue) {
-      if (this.closed) return;
-      if (this.held.length === 0) this.deps.gate.holdEnded((now - h.at) / 1000);
-      this.onCommandGuarded(h.p);
-    }
+    this.held.release(() => !this.closed);
   }
 
   failHeld(message: string): void {
-    const queue = this.held;
-    this.held = [];
-    this.clearHoldTimer();
-    const now = Date.now();
-    for (const h of queue) {
-      this.deps.gate.holdEnded((now - h.at) / 1000);
-      this.answer(errorPacket(h.p.seq + 1, ProxyErrorCode.OPTION_PREVENTS_STATEMENT, message));
-    }
-  }
-
-  private hold(p: Packet): void {
-    this.held.push({ p, at: Date.now() });
-    if (!this.holdTimer) this.armHoldTimer();
-  }
-
-  /** A write held longer than gate.maxHoldMs is answered with an ERR, never dropped silently. */
-  private armHoldTimer(): void {
-    const first = this.held[0];
-    if (!first) return;
-    const maxHoldMs = this.deps.config.gate.maxHoldMs;
-    this.holdTimer = setTimeout(() => {
-      this.holdTimer = null;
-      const h = this.held.shift();
-      if (!h) return;
-      this.deps.gate.holdEnded((Date.now() - h.at) / 1000);
-      this.answer(errorPacket(h.p.seq + 1, ProxyErrorCode.OPTION_PREVENTS_STATEMENT,
-        `this write was held ${maxHoldMs} ms (gate.maxHoldMs) by the upgrade write gate and was not executed; retry it`));
-      this.armHoldTimer();
-    }, Math.max(0, first.at + maxHoldMs - Date.now()));
-  }
-
-  private clearHoldTimer(): void {
-    if (this.holdTimer) clearTimeout(this.holdTimer);
-    this.holdTimer = null;
+    this.held.refuseAll(message);
   }
 
   private attachClient(s: net.Socket): void {
@@ -234,8 +197,7 @@ export class Session implements GateMember {
     this.phase = 'closed';
     if (this.txn.size > 0) this.deps.log.debug({ session: this.id, writes: this.txn.size }, 'open transaction dropped with its connection (the server rolls it back)');
     this.txn.discard();
-    this.held = [];
-    this.clearHoldTimer();
+    this.held.drop();
     this.upstream.destroy();
     this.deps.gate.leave(this);
     this.deps.log[level]({ session: this.id, user: this.user, client: this.clientAddress, reason }, 'session ended');
@@ -290,7 +252,7 @@ export class Session implements GateMember {
       case 'auth':
         return this.toServerShifted(p);
       case 'command':
-        if (this.held.length > 0) return this.hold(p);
+        if (this.held.size > 0) return this.held.hold(p);
         return this.onCommand(p);
     }
   }
@@ -309,7 +271,7 @@ export class Session implements GateMember {
       case 'go':
         return true;
       case 'hold':
-        this.hold(p);
+        this.held.hold(p);
         return false;
       case 'reject':
         this.refuse(p, ProxyErrorCode.OPTION_PREVENTS_STATEMENT,
