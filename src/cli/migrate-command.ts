@@ -19,6 +19,7 @@ export const MIGRATE_HELP = `Usage: metamorph migrate --source URL --target URL 
                          [--workers N] [--databases a,b] [--chunk-rows N] [--lock-timeout MS]
                          [--max-rows-per-sec N] [--max-threads-running N] [--max-replay-lag-seconds N]
                          [--admin-socket-migrate PATH] [--metrics HOST:PORT] [--replay]
+                         [--source-db NAME --target-db NAME]
 
 Copies the source's tables to the target at a consistent cut, then says where replay starts.
 The proxy's write gate holds writes for a few ms while the copy workers open their snapshots on
@@ -32,11 +33,19 @@ chunk is marked done in the same transaction as its rows. Killed or stopped, run
 again: it takes a new cut and copies what is missing; chunks done earlier stay when the journal
 shows no write to their table since their cut, and are copied again otherwise.
 
+A pack that converts logical items (mediawiki-1.4-to-1.5) reads one source database
+(--source-db) in one snapshot at the cut and writes --target-db, which migrate creates with the
+pack's schema; each item is converted in one target transaction logged in metamorph_migrate.items.
+Killed or stopped, a re-run keeps the items done when the journal shows no write since their cut,
+and converts everything again otherwise.
+
 Options:
   --source URL         the source database itself (mysql://user:pass@host:port/[db]), not the
                        proxy; a database in the path copies only that one
   --target URL         the target server (no database in the path: each keeps its name)
   --pack NAME          identity (packs: ${packNames().join(', ')})
+  --source-db NAME     item packs: the source database to convert (default: --databases if one)
+  --target-db NAME     item packs: the target database to create and convert into
   --admin-socket PATH  the proxy's admin socket (admin.socket)
   --journal DIR        the proxy's journal directory
   --workers N          parallel copy workers, each with its own snapshot (default 4)
@@ -71,6 +80,8 @@ export async function migrateCommand(argv: string[]): Promise<number> {
       journal: { type: 'string' },
       workers: { type: 'string', default: '4' },
       databases: { type: 'string' },
+      'source-db': { type: 'string' },
+      'target-db': { type: 'string' },
       'chunk-rows': { type: 'string', default: '10000' },
       'lock-timeout': { type: 'string', default: '5000' },
       'max-rows-per-sec': { type: 'string', default: '0' },
@@ -123,6 +134,8 @@ export async function migrateCommand(argv: string[]): Promise<number> {
     migration = new Migration({
       source: source.connection, target: target.connection, pack, adminSocket: resolve(values['admin-socket']), journalDir: resolve(values.journal),
       workers: numbers.workers, databases, chunkRows: numbers['chunk-rows'], lockTimeoutMs: numbers['lock-timeout'],
+      ...(values['source-db'] ? { sourceDb: values['source-db'] } : {}),
+      ...(values['target-db'] ? { targetDb: values['target-db'] } : {}),
       limits: { rowsPerSec: numbers['max-rows-per-sec'], threadsRunning: numbers['max-threads-running'], replayLagSeconds: numbers['max-replay-lag-seconds'] },
       // On a terminal the progress line says what info lines would; warnings still interrupt it.
       log: showProgress ? log.child({}, { level: 'warn' }) : log,
@@ -164,10 +177,11 @@ export async function migrateCommand(argv: string[]): Promise<number> {
       console.log(`migrate: stopped before the copy was complete (cut seq ${result.cutSeq}); run the same command again to resume`);
       return EXIT_STOPPED;
     }
+    const targetDb = values['target-db'] ? encodeURIComponent(values['target-db']) : ''; // replay takes it as the --target URL's path
     console.log(`migrate: copy complete at cut seq ${result.cutSeq}${result.holdMs === null ? '' : ` (writes held ${result.holdMs.toFixed(1)} ms)`}; ` +
-      `replay must start from seq ${result.replayFrom}:\n  metamorph replay --journal ${values.journal} --target ${target.display} --pack ${values.pack} --from ${result.replayFrom} --follow`);
+      `replay must start from seq ${result.replayFrom}:\n  metamorph replay --journal ${values.journal} --target ${target.display}${targetDb} --pack ${values.pack} --from ${result.replayFrom} --follow`);
     if (!values.replay) return 0;
-    engine = await startReplayAfterCopy({ journalDir: resolve(values.journal), target: target.connection, pack, cutSeq: result.cutSeq, log });
+    engine = await startReplayAfterCopy({ journalDir: resolve(values.journal), target: target.connection, targetDb: values['target-db'] ?? null, pack, cutSeq: result.cutSeq, log });
     const replayRegistry = engine.metrics.registry;
     for (const { name } of replayRegistry.getMetricsAsArray()) {
       const metric = replayRegistry.getSingleMetric(name);

@@ -4,7 +4,14 @@ import { adminRequest } from '../admin/admin-client.js';
 import { causeText, MigrateError } from './migrate-errors.js';
 import { SourceSession } from './source-session.js';
 
-export interface CutOptions {
+/** A source connection that can open its snapshot at the cut. */
+export interface SnapshotSession {
+  beginSnapshot(): Promise<void>;
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+export interface CutOptions<S extends SnapshotSession = SourceSession> {
   /** The proxy's admin socket. */
   adminSocket: string;
   /** The source database itself (not the proxy). */
@@ -13,16 +20,18 @@ export interface CutOptions {
   sessions: number;
   /** How long the proxy may wait for writing transactions to end (its `lock` timeout). */
   lockTimeoutMs: number;
+  /** Opens one snapshot session (default: a raw-bytes SourceSession on `source`). */
+  open?: () => Promise<S>;
 }
 
-export interface Cut {
+export interface Cut<S extends SnapshotSession = SourceSession> {
   /** Journal seq of the quiesced state; every session's snapshot is the source at exactly this seq. */
   seq: number;
   /** Writes were held this long: `lock` sent -> `unlock` acknowledged. */
   holdMs: number;
   /** Of which the proxy waited for writing transactions to end. */
   lockWaitMs: number;
-  sessions: SourceSession[];
+  sessions: S[];
 }
 
 interface LockReply {
@@ -41,8 +50,9 @@ interface LockReply {
  * replay from seq + 1 has neither gap nor overlap. No FLUSH TABLES WITH READ LOCK, no table
  * locks; the sessions connect before the lock, so the hold is a few round trips.
  */
-export async function takeCut(opts: CutOptions): Promise<Cut> {
-  const sessions = await Promise.all(Array.from({ length: opts.sessions }, () => SourceSession.open(opts.source))).catch((err: unknown) => {
+export async function takeCut<S extends SnapshotSession = SourceSession>(opts: CutOptions<S>): Promise<Cut<S>> {
+  const open = opts.open ?? (() => SourceSession.open(opts.source) as Promise<SnapshotSession> as Promise<S>);
+  const sessions = await Promise.all(Array.from({ length: opts.sessions }, open)).catch((err: unknown) => {
     throw new MigrateError('MIGRATE_SOURCE_FAILED', `cannot open ${opts.sessions} connections to the source ${opts.source.host}:${opts.source.port}: ${causeText(err)}`, { cause: err });
   });
   const closeAll = () => sessions.forEach((s) => s.destroy());

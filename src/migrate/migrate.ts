@@ -9,7 +9,9 @@ import { takeCut, type Cut } from './consistent-cut.js';
 import { journalWrites, type JournalWrites } from './journal-writes.js';
 import { causeText, MigrateError } from './migrate-errors.js';
 import { MigrateMetrics } from './migrate-metrics.js';
+import { ItemCopier } from './item-copier.js';
 import { readSourceSchema, type SourceSchema, type TableInfo } from './source-schema.js';
+import { SnapshotRunner } from './snapshot-runner.js';
 import { qualified, tableKey } from './sql-names.js';
 import { openCopyTarget, TableCopier } from './table-copier.js';
 import { prepareTargetTables } from './target-tables.js';
@@ -36,6 +38,10 @@ export interface MigrateOptions {
   lockTimeoutMs?: number;
   limits?: Partial<ThrottleLimits>;
   log?: Logger;
+  /** Packs that convert items: the source database they read (default: `databases` when it names one). */
+  sourceDb?: string;
+  /** Packs that convert items: the target database they write (made by the migration). */
+  targetDb?: string;
 }
 
 export interface MigrateResult {
@@ -53,6 +59,10 @@ export interface MigrateResult {
   keptChunks: number;
   /** Chunks done at an older cut whose table was written since: copied again. */
   recopiedChunks: number;
+  /** Packs that convert items: items converted by this run. */
+  convertedItems: number;
+  /** Packs that convert items: items converted at an older cut with no write since: kept. */
+  keptItems: number;
 }
 
 export type MigratePhase = 'starting' | 'planning' | 'cut' | 'copying' | 'complete' | 'stopped' | 'failed';
@@ -92,12 +102,11 @@ const SCHEMA_ATTEMPTS = 5;
  * from that cut + 1 is exact. Chunk bounds are planned once and kept in the target, so chunks
  * mean the same rows across runs; a table whose definition changed is dropped and planned again.
  *
- * Packs that translate to another schema (listItems/convertItem) will copy item by item instead
- * of by chunk, with the same cut and the same resume rule: the pack's listItems, read in a
- * snapshot session, gives the units in the order conversion needs (dispatched in that order);
- * each convertItem runs in one target transaction with its row in an item-level transfer table
- * (item_type, item_key, cut_seq, done_at); and staleness comes from pack.itemsOf over the journal
- * between the cuts instead of table names. Only identity is implemented today.
+ * Packs that translate to another schema (listItems/convertItem) convert item by item instead
+ * of by chunk, at the same kind of cut with one snapshot session: the target database is made
+ * from the pack's targetSchema and prepareTarget, listItems gives the items in the order
+ * conversion needs, and each convertItem runs in one target transaction with its row in
+ * metamorph_migrate.items. Their resume rule is coarser than chunks' (see ItemCopier).
  */
 export class Migration {
   readonly throttle: Throttle;
@@ -107,7 +116,7 @@ export class Migration {
   private readonly chunkRows: number;
   private phase: MigratePhase = 'starting';
   private stopping = false;
-  private cut: Cut | null = null;
+  private cut: Pick<Cut, 'seq' | 'holdMs'> | null = null;
   private doneRows = 0;
   private totalRows = 0;
   private chunksDone = 0;
@@ -116,16 +125,15 @@ export class Migration {
   private control: Connection | null = null;
   private lag: InterceptionLag | null = null;
   private head = 0;
+  /** Items mode: the databases the pack reads and writes; null for identity. */
+  private readonly itemDbs: { source: string; target: string } | null;
 
   constructor(private readonly opts: MigrateOptions) {
     this.workers = opts.workers ?? DEFAULT_WORKERS;
     this.chunkRows = opts.chunkRows ?? DEFAULT_CHUNK_ROWS;
     if (!Number.isInteger(this.workers) || this.workers < 1 || this.workers > 64) throw new MigrateError('MIGRATE_BAD_OPTION', `workers must be an integer 1..64, got ${opts.workers}`);
     if (!Number.isInteger(this.chunkRows) || this.chunkRows < 1) throw new MigrateError('MIGRATE_BAD_OPTION', `chunk rows must be an integer >= 1, got ${opts.chunkRows}`);
-    if (opts.pack.name !== 'identity') {
-      throw new MigrateError('MIGRATE_UNSUPPORTED_PACK', `migrate copies table by table for the identity pack only; pack "${opts.pack.name}" ` +
-        (opts.pack.listItems && opts.pack.convertItem ? 'migrates per logical item, which is not implemented yet' : 'has no listItems/convertItem to copy with'));
-    }
+    this.itemDbs = opts.pack.name === 'identity' ? null : itemDatabases(opts);
     this.log = opts.log ?? silentLogger();
     this.throttle = new Throttle(opts.limits ?? {}, {
       threadsRunning: () => this.threadsRunning(),
@@ -164,6 +172,7 @@ export class Migration {
       const latest = await transfer.latestCut();
       if (latest?.completed) return await this.alreadyComplete(transfer, latest.seq);
       this.throttle.start();
+      if (this.itemDbs) return await this.convertItems(this.itemDbs, transfer, book);
       this.phase = 'planning';
       const { cut, schema } = await this.prepareAndCut(control, book, transfer);
       this.cut = cut;
@@ -187,7 +196,37 @@ export class Migration {
     this.countChunks(chunks);
     this.phase = 'complete';
     this.log.info({ cutSeq: seq, replayFrom: seq + 1 }, 'the copy was already complete; nothing to do');
-    return { cutSeq: seq, replayFrom: seq + 1, complete: true, holdMs: null, copiedRows: 0, copiedChunks: 0, keptChunks: 0, recopiedChunks: 0 };
+    return { cutSeq: seq, replayFrom: seq + 1, complete: true, holdMs: null, copiedRows: 0, copiedChunks: 0, keptChunks: 0, recopiedChunks: 0, convertedItems: 0, keptItems: 0 };
+  }
+
+  /** Items mode: one snapshot session at the cut, the pack's items converted in order (see ItemCopier). */
+  private async convertItems(dbs: { source: string; target: string }, transfer: TransferLog, book: Connection): Promise<MigrateResult> {
+    this.phase = 'cut';
+    const cut = await takeCut({
+      adminSocket: this.opts.adminSocket, source: this.opts.source, sessions: 1, lockTimeoutMs: this.opts.lockTimeoutMs ?? 5000,
+      open: () => SnapshotRunner.open(this.opts.source, dbs.source),
+    });
+    this.cut = cut;
+    this.metrics.cutHold.set(cut.holdMs / 1000);
+    this.log.info({ seq: cut.seq, holdMs: round1(cut.holdMs), lockWaitMs: cut.lockWaitMs, sessions: 1 }, 'consistent cut taken');
+    try {
+      await transfer.recordCut(cut.seq, cut.holdMs);
+      this.phase = 'copying';
+      const copier = new ItemCopier({
+        pack: this.opts.pack, target: this.opts.target, targetDb: dbs.target, journalDir: this.opts.journalDir, book, throttle: this.throttle, log: this.log,
+        stopping: () => this.stopping, onItem: () => { this.chunksDone++; this.metrics.chunks.inc(); },
+      });
+      const items = await copier.run(cut.sessions[0], cut.seq);
+      const result: MigrateResult = { cutSeq: cut.seq, replayFrom: cut.seq + 1, complete: false, holdMs: cut.holdMs, copiedRows: 0, copiedChunks: 0, keptChunks: 0, recopiedChunks: 0, convertedItems: items.converted, keptItems: items.kept };
+      if (!items.complete) return this.stopped(result);
+      await transfer.complete(cut.seq);
+      this.phase = 'complete';
+      result.complete = true;
+      this.log.info({ cutSeq: cut.seq, replayFrom: cut.seq + 1, convertedItems: items.converted, keptItems: items.kept, rebuilt: items.rebuilt }, 'copy complete');
+      return result;
+    } finally {
+      await cut.sessions[0].close().catch(() => cut.sessions[0].destroy());
+    }
   }
 
   /**
@@ -245,7 +284,7 @@ export class Migration {
     const chunks = await transfer.chunks();
     this.countChunks(chunks);
     const pending = interleaved(chunks.filter((c) => !c.done));
-    const result: MigrateResult = { cutSeq: cut.seq, replayFrom: cut.seq + 1, complete: false, holdMs: cut.holdMs, copiedRows: 0, copiedChunks: 0, keptChunks: kept, recopiedChunks: reset };
+    const result: MigrateResult = { cutSeq: cut.seq, replayFrom: cut.seq + 1, complete: false, holdMs: cut.holdMs, copiedRows: 0, copiedChunks: 0, keptChunks: kept, recopiedChunks: reset, convertedItems: 0, keptItems: 0 };
     if (this.stopping) return this.stopped(result);
     this.phase = 'copying';
     const [[{ max }]] = (await book.query('SELECT @@max_allowed_packet AS max')) as unknown as [{ max: number }[]];
@@ -353,6 +392,17 @@ function interleaved(chunks: ChunkRecord[]): ChunkRecord[] {
   const out: ChunkRecord[] = [];
   for (let i = 0; out.length < chunks.length; i++) for (const l of lists) if (i < l.length) out.push(l[i]);
   return out;
+}
+
+/** The databases an item pack reads and writes, or the reason it cannot migrate. */
+function itemDatabases(opts: MigrateOptions): { source: string; target: string } {
+  if (!opts.pack.listItems || !opts.pack.convertItem) {
+    throw new MigrateError('MIGRATE_UNSUPPORTED_PACK', `pack "${opts.pack.name}" has no listItems/convertItem to migrate with; only identity copies table by table`);
+  }
+  const source = opts.sourceDb ?? (opts.databases?.length === 1 ? opts.databases[0] : undefined);
+  if (!source) throw new MigrateError('MIGRATE_BAD_OPTION', `pack "${opts.pack.name}" converts one database: name it with --source-db (or the --source URL's path)`);
+  if (!opts.targetDb) throw new MigrateError('MIGRATE_BAD_OPTION', `pack "${opts.pack.name}" writes a database of its own: name it with --target-db`);
+  return { source, target: opts.targetDb };
 }
 
 async function connect(side: 'source' | 'target', opts: ConnectionOptions): Promise<Connection> {

@@ -9,6 +9,8 @@ export interface HandoffOptions {
   journalDir: string;
   target: ConnectionOptions;
   pack: Pack;
+  /** The database the pack writes into (item packs); null: each entry's own. */
+  targetDb?: string | null;
   cutSeq: number;
   consumer?: string;
   log: Logger;
@@ -29,7 +31,7 @@ export async function startReplayAfterCopy(o: HandoffOptions): Promise<ReplayEng
       `(DELETE FROM ${APPLIED_TABLE} WHERE consumer = '${consumer}') if the copy is the one to keep`);
   }
   const engine = new ReplayEngine({
-    journalDir: o.journalDir, target: o.target, pack: o.pack, consumer, follow: true, log: o.log,
+    journalDir: o.journalDir, target: o.target, targetDb: o.targetDb ?? null, pack: o.pack, consumer, follow: true, log: o.log,
     ...(stored === null ? { from: o.cutSeq + 1 } : {}),
   });
   await engine.start();

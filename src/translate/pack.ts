@@ -42,6 +42,8 @@ export class TranslateError extends Error {
 export interface Pack {
   name: string;
   description: string;
+  /** DDL of the target schema (unqualified, run in the target database) when migrate makes it; identity copies the source's. */
+  targetSchema?: string[];
   /** Once per replay start, before any entry: create the pack's bookkeeping (id maps) in the target. */
   prepareTarget?(target: SqlRunner, targetDb: string | null): Promise<void>;
   /**

@@ -9,6 +9,7 @@ import { itemsOfWrite } from './logical-items.js';
 import { defaultNamespaces, namespacesByName } from './namespaces.js';
 import { lexOptionsOf, parseWrite, type ParsedWrite } from './parse-write.js';
 import { UNCHANGED_TABLES, passThrough } from './pass-through.js';
+import { SCHEMA_1_5 } from './schema-1.5.js';
 import { preview } from './sql-normalise.js';
 import { translateArchive } from './translate-archive.js';
 import { translateCur } from './translate-cur.js';
@@ -59,6 +60,7 @@ export function createMediawikiPack(opts: MediawikiPackOptions = {}): Pack {
   return {
     name: 'mediawiki-1.4-to-1.5',
     description: 'MediaWiki 1.4 (cur/old) writes replayed into a MediaWiki 1.5 (page/revision/text) database',
+    targetSchema: SCHEMA_1_5,
     async prepareTarget(target: SqlRunner, targetDb: string | null) {
       await createBookkeeping(new Target(target, targetDb, prefix));
     },
