@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type http from 'node:http';
 import { parseHostPort } from '../config/proxy-config.js';
@@ -14,12 +15,14 @@ import { MigrateAdmin } from '../migrate/migrate-admin.js';
 import { MigrateError } from '../migrate/migrate-errors.js';
 import { Migration } from '../migrate/migrate.js';
 import { startReplayAfterCopy } from '../migrate/replay-handoff.js';
+import type { UpgradeCommand } from '../migrate/upgrade-command.js';
 
 export const MIGRATE_HELP = `Usage: metamorph migrate --source URL --target URL --pack NAME --admin-socket PATH --journal DIR
                          [--workers N] [--databases a,b] [--chunk-rows N] [--lock-timeout MS]
                          [--max-rows-per-sec N] [--max-threads-running N] [--max-replay-lag-seconds N]
                          [--admin-socket-migrate PATH] [--metrics HOST:PORT] [--replay]
                          [--source-db NAME --target-db NAME]
+                         [--upgrade-command CMD [--upgrade-ssh USER@HOST:PORT --upgrade-ssh-key PATH]]
 
 Copies the source's tables to the target at a consistent cut, then says where replay starts.
 The proxy's write gate holds writes for a few ms while the copy workers open their snapshots on
@@ -46,6 +49,13 @@ Options:
   --pack NAME          identity (packs: ${packNames().join(', ')})
   --source-db NAME     item packs: the source database to convert (default: --databases if one)
   --target-db NAME     item packs: the target database to create and convert into
+  --upgrade-command CMD  item packs: the application's own command that makes --target-db's
+                       schema (its updater), run by sh instead of the pack's schema after the
+                       empty database is created; it gets METAMORPH_TARGET_DSN and
+                       METAMORPH_TARGET_DB; a non-zero exit fails the migration
+  --upgrade-ssh USER@HOST:PORT  run the upgrade command there over ssh (key auth; the host key
+                       is not pinned), e.g. on the application's server
+  --upgrade-ssh-key PATH  the private key for --upgrade-ssh
   --admin-socket PATH  the proxy's admin socket (admin.socket)
   --journal DIR        the proxy's journal directory
   --workers N          parallel copy workers, each with its own snapshot (default 4)
@@ -82,6 +92,9 @@ export async function migrateCommand(argv: string[]): Promise<number> {
       databases: { type: 'string' },
       'source-db': { type: 'string' },
       'target-db': { type: 'string' },
+      'upgrade-command': { type: 'string' },
+      'upgrade-ssh': { type: 'string' },
+      'upgrade-ssh-key': { type: 'string' },
       'chunk-rows': { type: 'string', default: '10000' },
       'lock-timeout': { type: 'string', default: '5000' },
       'max-rows-per-sec': { type: 'string', default: '0' },
@@ -123,6 +136,12 @@ export async function migrateCommand(argv: string[]): Promise<number> {
     return usage((err as Error).message);
   }
   if (target.db !== null) return usage(`--target must not name a database (${target.db}): identity copies each database under its own name`);
+  let upgrade: UpgradeCommand | null;
+  try {
+    upgrade = upgradeCommand(values['upgrade-command'], values['upgrade-ssh'], values['upgrade-ssh-key']);
+  } catch (err) {
+    return usage((err as Error).message);
+  }
   const databases = values.databases ? values.databases.split(',').map((d) => d.trim()).filter((d) => d !== '') : source.db ? [source.db] : null;
 
   const log = createLogger({ name: 'migrate' });
@@ -136,6 +155,7 @@ export async function migrateCommand(argv: string[]): Promise<number> {
       workers: numbers.workers, databases, chunkRows: numbers['chunk-rows'], lockTimeoutMs: numbers['lock-timeout'],
       ...(values['source-db'] ? { sourceDb: values['source-db'] } : {}),
       ...(values['target-db'] ? { targetDb: values['target-db'] } : {}),
+      ...(upgrade ? { upgradeCommand: upgrade } : {}),
       limits: { rowsPerSec: numbers['max-rows-per-sec'], threadsRunning: numbers['max-threads-running'], replayLagSeconds: numbers['max-replay-lag-seconds'] },
       // On a terminal the progress line says what info lines would; warnings still interrupt it.
       log: showProgress ? log.child({}, { level: 'warn' }) : log,
@@ -222,6 +242,28 @@ function dsn(flag: string, url: string): Endpoint {
   } catch (err) {
     throw new MigrateError('MIGRATE_BAD_OPTION', `${flag}: ${(err as Error).message}`);
   }
+}
+
+/** --upgrade-command, run over ssh when --upgrade-ssh names a host; null without a command. */
+function upgradeCommand(command: string | undefined, ssh: string | undefined, keyPath: string | undefined): UpgradeCommand | null {
+  if (command === undefined) {
+    if (ssh !== undefined || keyPath !== undefined) throw new MigrateError('MIGRATE_BAD_OPTION', '--upgrade-ssh and --upgrade-ssh-key need --upgrade-command');
+    return null;
+  }
+  if (ssh === undefined) {
+    if (keyPath !== undefined) throw new MigrateError('MIGRATE_BAD_OPTION', '--upgrade-ssh-key needs --upgrade-ssh');
+    return { command };
+  }
+  const m = /^([^@\s]+)@([^:\s]+)(?::(\d+))?$/.exec(ssh);
+  if (!m) throw new MigrateError('MIGRATE_BAD_OPTION', `--upgrade-ssh must be USER@HOST or USER@HOST:PORT, got ${ssh}`);
+  if (keyPath === undefined) throw new MigrateError('MIGRATE_BAD_OPTION', '--upgrade-ssh needs --upgrade-ssh-key PATH (key auth only)');
+  let privateKey: Buffer;
+  try {
+    privateKey = readFileSync(keyPath);
+  } catch (err) {
+    throw new MigrateError('MIGRATE_BAD_OPTION', `--upgrade-ssh-key: cannot read ${keyPath}: ${(err as Error).message}`);
+  }
+  return { command, ssh: { username: m[1]!, host: m[2]!, ...(m[3] ? { port: Number(m[3]) } : {}), privateKey } };
 }
 
 function logProgress(m: Migration, log: Logger): void {

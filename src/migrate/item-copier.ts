@@ -7,6 +7,7 @@ import { ItemLog, itemDoneSql, itemId } from './item-log.js';
 import { causeText, MigrateError } from './migrate-errors.js';
 import { quoteIdent } from './sql-names.js';
 import { StopRequested, type Throttle } from './throttle.js';
+import { runUpgradeCommand, type UpgradeCommand } from './upgrade-command.js';
 
 export interface ItemCopyOptions {
   /** A pack with listItems and convertItem. */
@@ -22,6 +23,8 @@ export interface ItemCopyOptions {
   stopping: () => boolean;
   /** Called after each item converted at this cut. */
   onItem: () => void;
+  /** Makes the target schema instead of the pack's targetSchema. */
+  upgradeCommand?: UpgradeCommand;
 }
 
 export interface ItemCopyResult {
@@ -103,9 +106,11 @@ export class ItemCopier {
     } finally {
       await admin.close();
     }
+    if (this.o.upgradeCommand) await runUpgradeCommand(this.o.upgradeCommand, this.o.target, db, this.o.log);
     const target = await this.open(TargetSession.open({ ...this.o.target, database: db }));
     try {
-      for (const ddl of this.o.pack.targetSchema ?? []) await this.onTarget(`creating ${db}'s schema`, () => target.exec(ddl));
+      const schema = this.o.upgradeCommand ? [] : this.o.pack.targetSchema ?? [];
+      for (const ddl of schema) await this.onTarget(`creating ${db}'s schema`, () => target.exec(ddl));
       await this.onTarget(`preparing ${db} for the pack`, () => this.o.pack.prepareTarget?.(target, db) ?? Promise.resolve());
     } finally {
       await target.close();

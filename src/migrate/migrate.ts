@@ -18,6 +18,7 @@ import { prepareTargetTables } from './target-tables.js';
 import { copyTriggers } from './target-triggers.js';
 import { StopRequested, Throttle, type ThrottleLimits } from './throttle.js';
 import { TransferLog, type ChunkRecord } from './transfer-log.js';
+import type { UpgradeCommand } from './upgrade-command.js';
 
 export interface MigrateOptions {
   /** The source database itself (not the proxy): schema, chunk planning and the snapshots. */
@@ -42,6 +43,8 @@ export interface MigrateOptions {
   sourceDb?: string;
   /** Packs that convert items: the target database they write (made by the migration). */
   targetDb?: string;
+  /** Packs that convert items: the application's command that makes the target schema, instead of the pack's targetSchema. */
+  upgradeCommand?: UpgradeCommand;
 }
 
 export interface MigrateResult {
@@ -104,9 +107,9 @@ const SCHEMA_ATTEMPTS = 5;
  *
  * Packs that translate to another schema (listItems/convertItem) convert item by item instead
  * of by chunk, at the same kind of cut with one snapshot session: the target database is made
- * from the pack's targetSchema and prepareTarget, listItems gives the items in the order
- * conversion needs, and each convertItem runs in one target transaction with its row in
- * metamorph_migrate.items. Their resume rule is coarser than chunks' (see ItemCopier).
+ * from the pack's targetSchema (or the application's upgradeCommand) and prepareTarget,
+ * listItems gives the items in the order conversion needs, and each convertItem runs in one
+ * target transaction with its row in metamorph_migrate.items. Their resume rule is coarser than chunks' (see ItemCopier).
  */
 export class Migration {
   readonly throttle: Throttle;
@@ -134,6 +137,7 @@ export class Migration {
     if (!Number.isInteger(this.workers) || this.workers < 1 || this.workers > 64) throw new MigrateError('MIGRATE_BAD_OPTION', `workers must be an integer 1..64, got ${opts.workers}`);
     if (!Number.isInteger(this.chunkRows) || this.chunkRows < 1) throw new MigrateError('MIGRATE_BAD_OPTION', `chunk rows must be an integer >= 1, got ${opts.chunkRows}`);
     this.itemDbs = opts.pack.name === 'identity' ? null : itemDatabases(opts);
+    if (opts.upgradeCommand && !this.itemDbs) throw new MigrateError('MIGRATE_BAD_OPTION', 'an upgrade command needs a pack that converts items: identity makes each table as the source has it');
     this.log = opts.log ?? silentLogger();
     this.throttle = new Throttle(opts.limits ?? {}, {
       threadsRunning: () => this.threadsRunning(),
@@ -215,6 +219,7 @@ export class Migration {
       const copier = new ItemCopier({
         pack: this.opts.pack, target: this.opts.target, targetDb: dbs.target, journalDir: this.opts.journalDir, book, throttle: this.throttle, log: this.log,
         stopping: () => this.stopping, onItem: () => { this.chunksDone++; this.metrics.chunks.inc(); },
+        ...(this.opts.upgradeCommand ? { upgradeCommand: this.opts.upgradeCommand } : {}),
       });
       const items = await copier.run(cut.sessions[0], cut.seq);
       const result: MigrateResult = { cutSeq: cut.seq, replayFrom: cut.seq + 1, complete: false, holdMs: cut.holdMs, copiedRows: 0, copiedChunks: 0, keptChunks: 0, recopiedChunks: 0, convertedItems: items.converted, keptItems: items.kept };
