@@ -4,8 +4,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { ConfigError } from '../config/proxy-config.js';
 import { ADMIN_COMMANDS, runAdminCommand, type AdminTarget } from './admin-commands.js';
-
-const MAX_LINE = 4096;
+import { serveLines } from './line-protocol.js';
 
 /**
  * The operator's line protocol: one command per line, one JSON line back. On a Unix socket
@@ -57,37 +56,17 @@ export class AdminServer {
 
   private serve(socket: net.Socket, token: string | null): void {
     let authed = token === null;
-    let buf = '';
-    let chain = Promise.resolve();
-    socket.setEncoding('utf8');
-    socket.on('error', () => socket.destroy());
-    socket.on('data', (chunk: string) => {
-      buf += chunk;
-      if (buf.length > MAX_LINE && !buf.includes('\n')) {
-        socket.end(`${JSON.stringify({ ok: false, error: `line longer than ${MAX_LINE} bytes` })}\n`);
-        return;
+    serveLines(socket, async (line) => {
+      if (!authed) {
+        authed = checkAuth(line, token!);
+        if (!authed) this.log.warn({ remote: socket.remoteAddress }, 'admin TCP request without a valid token');
+        return authed ? { ok: true } : { ok: false, error: 'unauthorized: send `auth TOKEN` first' };
       }
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).replace(/\r$/, '');
-        buf = buf.slice(nl + 1);
-        if (!line.trim()) continue;
-        // Replies go out in command order even when a lock takes a while.
-        chain = chain.then(async () => {
-          let reply: Record<string, unknown>;
-          if (!authed) {
-            authed = checkAuth(line, token!);
-            reply = authed ? { ok: true } : { ok: false, error: 'unauthorized: send `auth TOKEN` first' };
-            if (!authed) this.log.warn({ remote: socket.remoteAddress }, 'admin TCP request without a valid token');
-          } else {
-            reply = await runAdminCommand(this.target, line);
-            // Only known command names reach the log: an unknown line may be a pasted secret.
-            const name = line.trim().split(/\s+/)[0].toLowerCase();
-            this.log.info({ command: ADMIN_COMMANDS.includes(name) ? name : '(unknown)', ok: reply.ok }, 'admin command');
-          }
-          if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);
-        });
-      }
+      const reply = await runAdminCommand(this.target, line);
+      // Only known command names reach the log: an unknown line may be a pasted secret.
+      const name = line.trim().split(/\s+/)[0].toLowerCase();
+      this.log.info({ command: ADMIN_COMMANDS.includes(name) ? name : '(unknown)', ok: reply.ok }, 'admin command');
+      return reply;
     });
   }
 

@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { MigrateError } from './migrate-errors.js';
 import type { MigrateStatus } from './migrate.js';
 import type { ThrottleLimits } from './throttle.js';
+import { serveLines } from '../admin/line-protocol.js';
 
 /** What the migrate admin socket steers. */
 export interface MigrateControl {
@@ -19,7 +20,6 @@ type Reply = Record<string, unknown> & { ok: boolean };
 
 const LIMIT_NAMES: Record<string, keyof ThrottleLimits> = { rows: 'rowsPerSec', threads: 'threadsRunning', lag: 'replayLagSeconds' };
 const USAGE = ['status', 'pause', 'resume', 'throttle rows=N|threads=N|lag=SECONDS ... (0: no limit)', 'help'];
-const MAX_LINE = 4096;
 
 /** Runs one command line; never throws. */
 function runMigrateCommand(m: MigrateControl, line: string): Reply {
@@ -84,24 +84,10 @@ export class MigrateAdmin {
 }
 
 function serve(socket: net.Socket, m: MigrateControl, log: Logger): void {
-  let buf = '';
-  socket.setEncoding('utf8');
-  socket.on('error', () => socket.destroy());
-  socket.on('data', (chunk: string) => {
-    buf += chunk;
-    if (buf.length > MAX_LINE && !buf.includes('\n')) {
-      socket.end(`${JSON.stringify({ ok: false, error: `line longer than ${MAX_LINE} bytes` })}\n`);
-      return;
-    }
-    let nl: number;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl).replace(/\r$/, '');
-      buf = buf.slice(nl + 1);
-      if (!line.trim()) continue;
-      const reply = runMigrateCommand(m, line);
-      if (line.trim().toLowerCase() !== 'status') log.info({ command: line.trim().slice(0, 100), ok: reply.ok }, 'migrate admin command');
-      if (!socket.destroyed) socket.write(`${JSON.stringify(reply)}\n`);
-    }
+  serveLines(socket, (line) => {
+    const reply = runMigrateCommand(m, line);
+    if (line.trim().toLowerCase() !== 'status') log.info({ command: line.trim().slice(0, 100), ok: reply.ok }, 'migrate admin command');
+    return reply;
   });
 }
 
