@@ -13,6 +13,7 @@ import type { Pack } from '../../src/translate/pack.js';
 import { loadPack } from '../../src/translate/registry.js';
 import { runOracleUpgrade } from '../../src/translate/mediawiki/oracle-updater.js';
 import { diffProjections, projectWiki15 } from '../../src/translate/mediawiki/projection.js';
+import { generateWiki14 } from '../../src/translate/mediawiki/generate-wiki-1.4.js';
 import { CONNECT_OPTIONS_14, MARIADB_ARGS_14, loadSchema14, runWorkload14, type WorkloadOptions14 } from '../../src/translate/mediawiki/workload-1.4.js';
 
 let server: MariaDB;
@@ -29,10 +30,12 @@ afterAll(async () => {
 
 const root = () => ({ host: '127.0.0.1', port: server.port, user: 'root', password: '' });
 
-async function createSource(db: string): Promise<void> {
+/** A 1.4 database, empty or holding a generated wiki of `wiki`'s size. */
+async function createSource(db: string, wiki?: Parameters<typeof generateWiki14>[1]): Promise<void> {
   const setup = await mysql.createConnection({ ...root(), ...CONNECT_OPTIONS_14 });
   try {
     await loadSchema14(setup, db);
+    if (wiki) await generateWiki14(setup, wiki);
     // Each case is a migration of its own: the bookkeeping of the one before is not its.
     await setup.query('DROP DATABASE IF EXISTS metamorph_migrate');
   } finally {
@@ -88,8 +91,8 @@ async function runAndStopAfter(m: Migration, items: number): Promise<MigrateResu
 }
 
 describe('migrate with the mediawiki-1.4-to-1.5 pack', () => {
-  it('a wiki written during the conversion: converted at the cut, replayed from cut + 1, the same wiki as the 1.5 updater makes', async () => {
-    await createSource('live_14');
+  it('a generated wiki of thousands of pages written during the conversion: converted at the cut, replayed from cut + 1, the same wiki as the 1.5 updater makes', async () => {
+    await createSource('live_14', { pages: 3000, revisionsPerPage: 3, users: 100, archivedPages: 50, seed: 40 });
     const proxy = await startProxy(server.port);
     try {
       const traffic = workload(proxy, 'live_14');
@@ -106,7 +109,9 @@ describe('migrate with the mediawiki-1.4-to-1.5 pack', () => {
       expect(later.edits + later.creates).toBeGreaterThan(0);
       const items = await doneItems();
       expect(items.size).toBe(result.convertedItems);
-      expect([...items.keys()].filter((k) => k.startsWith('page ')).length).toBeGreaterThan(50);
+      expect([...items.keys()].filter((k) => k.startsWith('page ')).length).toBeGreaterThanOrEqual(3000);
+      // Each undelete restores one title, a generated one at most.
+      expect([...items.keys()].filter((k) => k.startsWith('archive ')).length).toBeGreaterThanOrEqual(50 - before.undeletes - later.undeletes);
       const [{ n: stale }] = await server.query(`SELECT COUNT(*) AS n FROM metamorph_migrate.items WHERE cut_seq <> ${result.cutSeq}`) as { n: number }[];
       expect(Number(stale)).toBe(0);
       await replay(proxy, 'live_15', result.replayFrom, 'mg-live');
@@ -116,7 +121,14 @@ describe('migrate with the mediawiki-1.4-to-1.5 pack', () => {
       await proxy.stop();
     }
     expect(await diffFromOracle('live_14', 'live_15', 'live_oracle')).toEqual([]);
-  }, 120_000);
+    // The archive survived on both sides: 50 pages deleted by the generator, less those the workload restored.
+    const [{ source, converted, oracle }] = await server.query(
+      'SELECT (SELECT COUNT(*) FROM live_14.archive) AS source, (SELECT COUNT(*) FROM live_15.archive) AS converted, (SELECT COUNT(*) FROM live_oracle.archive) AS oracle',
+    ) as { source: number; converted: number; oracle: number }[];
+    expect(Number(source)).toBeGreaterThan(100);
+    expect(Number(converted)).toBe(Number(source));
+    expect(Number(oracle)).toBe(Number(source));
+  }, 180_000);
 
   it('stopped mid-conversion: resumed keeping the items done when nothing was written since, converted again from nothing when something was', async () => {
     await createSource('resume_14');
