@@ -2,12 +2,19 @@ import type { Connection, ConnectionOptions } from 'mysql2/promise';
 import { TargetSession } from '../apply/target-session.js';
 import { JournalReader } from '../journal/journal-reader.js';
 import type { Logger } from '../log.js';
-import type { LogicalItem, Pack, SqlRunner } from '../translate/pack.js';
+import type { ConvertContext, LogicalItem, Pack, SqlRunner } from '../translate/pack.js';
 import { ItemLog, itemDoneSql, itemId } from './item-log.js';
 import { causeText, MigrateError } from './migrate-errors.js';
 import { quoteIdent } from './sql-names.js';
 import { StopRequested, type Throttle } from './throttle.js';
 import { runUpgradeCommand, type UpgradeCommand } from './upgrade-command.js';
+
+// Items a target transaction commits together (with their item-log rows), and the bytes written
+// and time open after which it commits early: fewer commits, yet a bounded transaction, and
+// progress (onItem) and stops that lag a slow or throttled run by no more than BATCH_MS.
+const BATCH_ITEMS = 50;
+const BATCH_BYTES = 1024 * 1024;
+const BATCH_MS = 100;
 
 export interface ItemCopyOptions {
   /** A pack with listItems and convertItem. */
@@ -38,8 +45,9 @@ export interface ItemCopyResult {
 }
 
 /**
- * Converts a pack's logical items from a snapshot of the source at the cut into `targetDb`, one
- * target transaction per item that also logs it (ItemLog), in listItems order, one at a time.
+ * Converts a pack's logical items from a snapshot of the source at the cut into `targetDb`, in
+ * listItems order, one at a time, several items per target transaction (BATCH_ITEMS, _BYTES, _MS),
+ * each logged (ItemLog) in the transaction that converted it: a kill loses whole items only.
  *
  * Resuming. Items done before a kill hold the source as of their own older cut S1; this run's cut
  * is S2. If the journal holds no entry in (S1, S2], nothing was written and every done item is
@@ -63,26 +71,68 @@ export class ItemCopier {
     const done = await this.itemLog.doneItems();
     if (done.size > 0) this.o.log.info({ cutSeq, kept: done.size }, 'resuming: items converted at an older cut with no write since are kept');
     const result: ItemCopyResult = { complete: false, converted: 0, kept: done.size, rebuilt };
-    const target = await this.open(TargetSession.open({ ...this.o.target, database: this.o.targetDb }));
+    const ctx = this.runContext(rebuilt);
+    const target = new CountingRunner(await this.open(TargetSession.open({ ...this.o.target, database: this.o.targetDb })));
+    const batch: LogicalItem[] = [];
+    let openedAt = 0;
+    const commit = async () => {
+      if (batch.length === 0) return;
+      await this.onTarget(`committing ${batch.length} items up to ${label(batch[batch.length - 1])}`, () => target.exec('COMMIT'));
+      const committed = batch.splice(0).length;
+      result.converted += committed;
+      for (let i = 0; i < committed; i++) this.o.onItem();
+    };
     try {
       for await (const item of this.o.pack.listItems!(source)) {
         if (done.has(itemId(item))) continue;
-        if (this.o.stopping()) return result;
-        try {
-          await this.o.throttle.admit(1);
-        } catch (err) {
-          if (err instanceof StopRequested) return result;
-          throw err;
+        if (this.o.stopping() || !(await this.admitted())) {
+          await commit();
+          return result;
         }
-        await this.convert(item, source, target, cutSeq);
-        result.converted++;
-        this.o.onItem();
+        if (batch.length === 0) {
+          await this.onTarget(`converting ${label(item)}`, () => target.exec('START TRANSACTION'));
+          target.bytes = 0;
+          openedAt = Date.now();
+        }
+        batch.push(item);
+        await this.convert(item, source, target, cutSeq, ctx);
+        if (batch.length >= BATCH_ITEMS || target.bytes >= BATCH_BYTES || Date.now() - openedAt >= BATCH_MS) await commit();
       }
+      await commit();
+    } catch (err) {
+      if (batch.length > 0) await target.exec('ROLLBACK').catch(() => {});
+      throw err;
     } finally {
       await target.close();
     }
     result.complete = true;
     return result;
+  }
+
+  /** false: a stop was requested while waiting for the throttle. */
+  private async admitted(): Promise<boolean> {
+    try {
+      await this.o.throttle.admit(1);
+      return true;
+    } catch (err) {
+      if (err instanceof StopRequested) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * A target made by this run holds nothing of an item before it is converted, unless the
+   * application's upgrade command made it: that may add content of its own (an installer's main page).
+   */
+  private runContext(rebuilt: boolean): ConvertContext {
+    const reads = new Map<string, Promise<unknown>>();
+    return {
+      fresh: rebuilt && !this.o.upgradeCommand,
+      readOnce<T>(key: string, read: () => Promise<T>): Promise<T> {
+        if (!reads.has(key)) reads.set(key, read());
+        return reads.get(key) as Promise<T>;
+      },
+    };
   }
 
   /**
@@ -137,19 +187,12 @@ export class ItemCopier {
     }
   }
 
-  private async convert(item: LogicalItem, source: SqlRunner, target: TargetSession, cutSeq: number): Promise<void> {
-    const label = `${item.type} ${JSON.stringify(item.key)}`;
-    await this.onTarget(`converting ${label}`, () => target.exec('START TRANSACTION'));
-    try {
-      await this.o.pack.convertItem!(item, source, target).catch((err: unknown) => {
-        throw new MigrateError('MIGRATE_CONVERT_FAILED', `converting ${label} failed: ${causeText(err)}; fix the cause and run migrate again (it resumes after the items done)`, { cause: err });
-      });
-      await this.onTarget(`logging ${label}`, () => target.exec(itemDoneSql(item, cutSeq)));
-      await this.onTarget(`committing ${label}`, () => target.exec('COMMIT'));
-    } catch (err) {
-      await target.exec('ROLLBACK').catch(() => {});
-      throw err;
-    }
+  /** Converts one item and logs it, inside the batch's open transaction. */
+  private async convert(item: LogicalItem, source: SqlRunner, target: SqlRunner, cutSeq: number, ctx: ConvertContext): Promise<void> {
+    await this.o.pack.convertItem!(item, source, target, ctx).catch((err: unknown) => {
+      throw new MigrateError('MIGRATE_CONVERT_FAILED', `converting ${label(item)} failed: ${causeText(err)}; fix the cause and run migrate again (it resumes after the items done)`, { cause: err });
+    });
+    await this.onTarget(`logging ${label(item)}`, () => target.exec(itemDoneSql(item, cutSeq)));
   }
 
   private async databaseExists(db: string): Promise<boolean> {
@@ -170,5 +213,29 @@ export class ItemCopier {
       if (err instanceof MigrateError) throw err;
       throw new MigrateError('MIGRATE_TARGET_FAILED', `${what}: the target refused it: ${causeText(err)}`, { cause: err });
     }
+  }
+}
+
+function label(item: LogicalItem): string {
+  return `${item.type} ${JSON.stringify(item.key)}`;
+}
+
+/** The target session, counting the bytes written through it (to bound a batch's transaction). */
+class CountingRunner implements SqlRunner {
+  bytes = 0;
+
+  constructor(private readonly session: TargetSession) {}
+
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]> {
+    return this.session.query<T>(sql, params);
+  }
+
+  exec(sql: string | Buffer, params?: unknown[]): Promise<{ affectedRows: number; insertId: number }> {
+    this.bytes += sql.length + (params ?? []).reduce<number>((n, v) => n + (Buffer.isBuffer(v) ? v.length : String(v).length), 0);
+    return this.session.exec(sql, params);
+  }
+
+  close(): Promise<void> {
+    return this.session.close();
   }
 }

@@ -16,6 +16,20 @@ export interface LogicalItem {
   key: string;
 }
 
+/** What a bulk conversion run (one source snapshot, one target) offers convertItem. */
+export interface ConvertContext {
+  /**
+   * Nothing of the item is on the target yet: the run made the target database and has not
+   * converted the item before. convertItem may then skip clearing the item's old copy.
+   */
+  fresh: boolean;
+  /**
+   * The value `read` gives, read once per run under `key`: for source facts the snapshot fixes
+   * (e.g. a table's largest id), which cannot change between the run's items.
+   */
+  readOnce<T>(key: string, read: () => Promise<T>): Promise<T>;
+}
+
 /** What the engine offers a pack while it translates one journal entry. */
 export interface TranslateContext {
   /** The target, inside the replay transaction that will also store the applied position. */
@@ -70,8 +84,11 @@ export interface Pack {
   itemsOf?(entry: JournalEntry): LogicalItem[];
   /** Source items for bulk conversion, in the partial order conversion needs. */
   listItems?(source: SqlRunner): AsyncIterable<LogicalItem>;
-  /** Re-create one logical item on the target from the source's current state (bulk copy, repair). */
-  convertItem?(item: LogicalItem, source: SqlRunner, target: SqlRunner): Promise<void>;
+  /**
+   * Re-create one logical item on the target from the source's current state (bulk copy, repair).
+   * Without `ctx` (repair) it assumes the target may hold any older copy of the item.
+   */
+  convertItem?(item: LogicalItem, source: SqlRunner, target: SqlRunner, ctx?: ConvertContext): Promise<void>;
   /** A comparable projection of one item on either side (ids the translation renumbers left out). */
   project?(item: LogicalItem, side: 'source' | 'target', db: SqlRunner): Promise<unknown>;
 }

@@ -11,7 +11,7 @@
 //   watchlist, and the tables copied row for row (site_stats, recentchanges, logging, ...).
 // The source runner reads inside the caller's snapshot; the target runner uses the 1.5 database
 // (unqualified names) and already has the pack's bookkeeping tables (prepareTarget).
-import type { LogicalItem, SqlRunner } from '../pack.js';
+import type { ConvertContext, LogicalItem, SqlRunner } from '../pack.js';
 import { convertPage } from './convert-page.js';
 import { WHOLE_TABLES, convertTable } from './convert-tables.js';
 import { copyRows, insertBatches } from './row-batches.js';
@@ -26,17 +26,17 @@ export interface ItemConverterOptions {
 
 export interface ItemConverter {
   listItems(source: SqlRunner): AsyncIterable<LogicalItem>;
-  convertItem(item: LogicalItem, source: SqlRunner, target: SqlRunner): Promise<void>;
+  convertItem(item: LogicalItem, source: SqlRunner, target: SqlRunner, ctx?: ConvertContext): Promise<void>;
 }
 
 export function createItemConverter(opts: ItemConverterOptions): ItemConverter {
   return {
     listItems: (source) => listItems(new Target(source, null, opts.prefix)),
-    async convertItem(item, source, target) {
+    async convertItem(item, source, target, ctx) {
       const src = new Target(source, null, opts.prefix);
       const dst = new Target(target, null, opts.prefix);
       if (item.type === 'user') return convertUser(src, dst, userIdOf(item));
-      if (item.type === 'page') return convertPage(src, dst, titleOf(item));
+      if (item.type === 'page') return convertPage(src, dst, titleOf(item), ctx);
       if (item.type === 'archive') return convertArchive(src, dst, titleOf(item));
       if (item.type === 'table' && WHOLE_TABLES.includes(item.key)) return convertTable(src, dst, item.key, opts.namespaces);
       throw itemError(item, `is not an item this pack converts (user, page, archive, or table ${WHOLE_TABLES.join('/')})`);

@@ -4,6 +4,7 @@
 // bookkeeping is what replaying the title's whole history leaves: every old row in the id map
 // under its title, history of a title no page has in the orphans table, the current revision
 // (which no old row stands for yet) out of the map, nothing unpushed.
+import type { ConvertContext } from '../pack.js';
 import { IDMAP, ORPHANS, UNPUSHED } from './bookkeeping-tables.js';
 import { fileHistory, type OldRowTitle } from './history-by-title.js';
 import { insertBatches } from './row-batches.js';
@@ -12,7 +13,12 @@ import type { Target } from './translation.js';
 
 type Row = Record<string, unknown>;
 
-export async function convertPage(src: Target, dst: Target, at: OldRowTitle): Promise<void> {
+/**
+ * With a fresh `ctx` (a target this run made, the title not converted into it yet) nothing of the
+ * title is there: clearing is skipped, and no id the history needs is taken (current revisions of
+ * titles converted before got ids above the source's largest old_id).
+ */
+export async function convertPage(src: Target, dst: Target, at: OldRowTitle, ctx?: ConvertContext): Promise<void> {
   // 1.4 may hold one title twice in cur; the updater keeps the newest row, so does this.
   const [cur] = await src.query<Row>(
     `SELECT * FROM ${src.table('cur')} WHERE cur_namespace = ? AND cur_title = ? ORDER BY cur_timestamp DESC LIMIT 1`,
@@ -23,11 +29,17 @@ export async function convertPage(src: Target, dst: Target, at: OldRowTitle): Pr
        FROM ${src.table('old')} WHERE old_namespace = ? AND old_title = ? ORDER BY old_id`,
     [at.ns, at.title],
   );
-  const [{ maxOld }] = await src.query<{ maxOld: unknown }>(`SELECT COALESCE(MAX(old_id), 0) AS maxOld FROM ${src.table('old')}`);
+  const maxOld = ctx ? await ctx.readOnce(`max old_id of ${src.table('old')}`, () => maxOldId(src)) : await maxOldId(src);
   const pageId = cur ? Number(cur.cur_id) : 0;
-  await clearTitle(dst, at, pageId);
-  if (cur) await createPage(dst, cur, Number(maxOld));
-  await addHistory(dst, at, pageId, history, Number(maxOld));
+  const fresh = ctx?.fresh ?? false;
+  if (!fresh) await clearTitle(dst, at, pageId);
+  if (cur) await createPage(dst, cur, maxOld);
+  await addHistory(dst, at, pageId, history, maxOld, fresh);
+}
+
+async function maxOldId(src: Target): Promise<number> {
+  const [{ maxOld }] = await src.query<{ maxOld: unknown }>(`SELECT COALESCE(MAX(old_id), 0) AS maxOld FROM ${src.table('old')}`);
+  return Number(maxOld);
 }
 
 /** Removes what the target holds for the title (and any other page holding its page id). */
@@ -97,12 +109,12 @@ async function createPage(dst: Target, cur: Row, maxOld: number): Promise<void> 
  * map. rev_id = old_id unless the target already uses that id (a repair after replay made
  * revisions of its own), then a fresh one.
  */
-async function addHistory(dst: Target, at: OldRowTitle, pageId: number, history: Row[], maxOld: number): Promise<void> {
+async function addHistory(dst: Target, at: OldRowTitle, pageId: number, history: Row[], maxOld: number, fresh: boolean): Promise<void> {
   if (history.length === 0) return;
   const oldIds = history.map((r) => Number(r.old_id));
-  const taken = new Set((await idsInUse(dst, oldIds)).map(Number));
-  const fresh = await freshIds(dst, oldIds.filter((id) => taken.has(id)).length, maxOld);
-  const revIds = oldIds.map((id) => (taken.has(id) ? fresh.shift()! : id));
+  const taken = new Set(fresh ? [] : (await idsInUse(dst, oldIds)).map(Number));
+  const spare = await freshIds(dst, oldIds.filter((id) => taken.has(id)).length, maxOld);
+  const revIds = oldIds.map((id) => (taken.has(id) ? spare.shift()! : id));
   await insertBatches(dst, 'INSERT', dst.table('text'), ['old_id', 'old_text', 'old_flags'], history.map((r, i) => [revIds[i], r.old_text, r.old_flags]));
   await insertBatches(
     dst,
