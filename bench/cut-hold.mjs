@@ -3,13 +3,10 @@
 // write gate, open N snapshot sessions on the source, unlock) runs repeatedly. Prints how long
 // writes were held per cut (lock sent -> unlock acknowledged): p50/p99/max, and sysbench's errors.
 // Usage: node bench/cut-hold.mjs [--cuts 20] [--threads 8] [--sessions 4]. Run `npm run build` first.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { dist, sleep, startProxiedSysbench } from './proxied-sysbench.mjs';
 
-const dist = process.env.METAMORPH_DIST ?? new URL('../dist/', import.meta.url).pathname;
-const { startLocalMariaDB, freePort } = await import(join(dist, 'provision/local-mariadb.js'));
 const { adminRequest } = await import(join(dist, 'admin/admin-client.js'));
 const { takeCut } = await import(join(dist, 'migrate/consistent-cut.js'));
 
@@ -19,25 +16,11 @@ const { values } = parseArgs({ options: {
   sessions: { type: 'string', default: '4' },
 } });
 const cuts = Number(values.cuts);
-const base = mkdtempSync('/tmp/metamorph-cut-bench-');
-const socket = join(base, 'admin.sock');
-const db = await startLocalMariaDB({ baseDir: '/dev/shm', name: `cut-bench-${process.pid}`, args: ['--innodb-buffer-pool-size=256M'] });
-const port = await freePort();
-const proxy = spawn('node', [join(dist, 'cli.js'), 'proxy', '--listen', `127.0.0.1:${port}`, '--upstream', `127.0.0.1:${db.port}`,
-  '--journal-dir', join(base, 'journal'), '--admin-socket', socket, '--metrics', '127.0.0.1:0'],
-{ stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, METAMORPH_LOG_LEVEL: 'warn' } });
-
-const sb = (cmd, time) => ['oltp_read_write', '--db-driver=mysql', '--mysql-host=127.0.0.1', `--mysql-port=${port}`, '--mysql-user=root',
-  '--mysql-db=sbtest', '--tables=4', '--table-size=10000', `--threads=${values.threads}`, `--time=${time}`, cmd];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const bench = await startProxiedSysbench({ name: 'cut-bench', threads: values.threads });
+const { socket, db } = bench;
 
 try {
-  for (let i = 0; i < 200 && spawnSync('mariadb-admin', ['--no-defaults', '-h127.0.0.1', `-P${port}`, '-uroot', 'ping']).status !== 0; i++) await sleep(50);
-  spawnSync('mariadb', ['--no-defaults', '-h127.0.0.1', `-P${port}`, '-uroot', '-e', 'CREATE DATABASE sbtest']);
-  if (spawnSync('sysbench', sb('prepare', 10)).status !== 0) throw new Error('sysbench prepare failed');
-  const run = spawn('sysbench', sb('run', Math.ceil(cuts * 0.5) + 6), { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  run.stdout.on('data', (d) => { out += d; });
+  const run = bench.runSysbench(Math.ceil(cuts * 0.5) + 6);
   await sleep(3000);
   const holds = [];
   const seqs = [];
@@ -49,9 +32,7 @@ try {
     await sleep(400);
   }
   const status = await adminRequest(socket, 'status');
-  const code = await new Promise((r) => run.once('exit', r));
-  const errors = Number(/ignored errors:\s+(\d+)/.exec(out)?.[1] ?? NaN);
-  const tps = Number(/transactions:\s+\d+\s+\(([\d.]+) per sec/.exec(out)?.[1] ?? NaN);
+  const { code, errors, tps } = await run;
   if (seqs.some((s, i) => i > 0 && s <= seqs[i - 1])) throw new Error(`cut seqs did not advance under load: ${seqs.join(', ')}`);
   holds.sort((a, b) => a - b);
   const q = (p) => holds[Math.min(holds.length - 1, Math.floor(p * holds.length))].toFixed(1);
@@ -60,9 +41,5 @@ try {
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
   console.log(`| ${q(0.5)} | ${q(0.99)} | ${holds[holds.length - 1].toFixed(1)} | ${(status.gate.longestHoldSeconds * 1000).toFixed(1)} | ${code} | ${errors} | ${tps} |`);
 } finally {
-  proxy.kill('SIGTERM');
-  await new Promise((r) => proxy.once('exit', r));
-  await db.stop();
-  rmSync(db.dir, { recursive: true, force: true });
-  rmSync(base, { recursive: true, force: true });
+  await bench.stop();
 }
