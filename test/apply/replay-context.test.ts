@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import mysql, { type Connection } from 'mysql2/promise';
-import { startMariaDB, type MariaDB } from '../harness/mariadb.js';
-import { startProxy, type ProxyFixture } from '../proxy/proxy-fixture.js';
+import type { MariaDB } from '../harness/mariadb.js';
+import type { ProxyFixture } from '../proxy/proxy-fixture.js';
 import { ReplayEngine } from '../../src/apply/replay-engine.js';
 import { loadPack } from '../../src/translate/registry.js';
-import { expectSameTables } from './replay-fixture.js';
+import { expectSameTables, startReplayWorld, stopReplayWorld } from './replay-fixture.js';
 
 let source: MariaDB;
 let target: MariaDB;
@@ -12,14 +12,12 @@ let proxy: ProxyFixture;
 const engines: ReplayEngine[] = [];
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startMariaDB({ name: 'rp-ctx-src' }), startMariaDB({ name: 'rp-ctx-dst' })]);
-  proxy = await startProxy(source.port);
+  ({ source, target, proxy } = await startReplayWorld('rp-ctx'));
 });
 
 afterAll(async () => {
   for (const e of engines) await e.stop().catch(() => {}); // a failed test may have left one running
-  await proxy?.stop();
-  await Promise.all([source?.stop(), target?.stop()]);
+  await stopReplayWorld({ source, target, proxy });
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import mysql, { type Connection } from 'mysql2/promise';
-import { startMariaDB, type MariaDB } from '../harness/mariadb.js';
-import { startProxy, type ProxyFixture } from '../proxy/proxy-fixture.js';
-import { appliedRow, expectSameTables, runReplay, startReplay, untilApplied } from './replay-fixture.js';
+import type { MariaDB } from '../harness/mariadb.js';
+import type { ProxyFixture } from '../proxy/proxy-fixture.js';
+import { appliedRow, expectSameTables, runReplay, startReplay, untilApplied, startReplayWorld, stopReplayWorld } from './replay-fixture.js';
 
 let source: MariaDB;
 let target: MariaDB;
@@ -10,15 +10,13 @@ let proxy: ProxyFixture;
 let app: Connection;
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startMariaDB({ name: 'rp-ddl-src' }), startMariaDB({ name: 'rp-ddl-dst' })]);
-  proxy = await startProxy(source.port);
+  ({ source, target, proxy } = await startReplayWorld('rp-ddl'));
   app = await mysql.createConnection({ host: '127.0.0.1', port: proxy.port, user: 'root' });
 });
 
 afterAll(async () => {
   await app?.end();
-  await proxy?.stop();
-  await Promise.all([source?.stop(), target?.stop()]);
+  await stopReplayWorld({ source, target, proxy });
 });
 
 it('DDL between writes (CREATE TABLE, ALTER, CREATE INDEX, RENAME, DROP) replays in order, each committed on its own', async () => {

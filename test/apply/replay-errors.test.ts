@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import mysql, { type Connection } from 'mysql2/promise';
-import { startMariaDB, type MariaDB } from '../harness/mariadb.js';
-import { startProxy, type ProxyFixture } from '../proxy/proxy-fixture.js';
-import { appliedRow, runReplay, startReplay, untilLogged } from './replay-fixture.js';
+import type { MariaDB } from '../harness/mariadb.js';
+import type { ProxyFixture } from '../proxy/proxy-fixture.js';
+import { appliedRow, runReplay, startReplay, untilLogged, startReplayWorld, stopReplayWorld } from './replay-fixture.js';
 
 let source: MariaDB;
 let target: MariaDB;
@@ -10,15 +10,13 @@ let proxy: ProxyFixture;
 let app: Connection;
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startMariaDB({ name: 'rp-err-src' }), startMariaDB({ name: 'rp-err-dst' })]);
-  proxy = await startProxy(source.port);
+  ({ source, target, proxy } = await startReplayWorld('rp-err'));
   app = await mysql.createConnection({ host: '127.0.0.1', port: proxy.port, user: 'root' });
 });
 
 afterAll(async () => {
   await app?.end();
-  await proxy?.stop();
-  await Promise.all([source?.stop(), target?.stop()]);
+  await stopReplayWorld({ source, target, proxy });
 });
 
 async function seqOf(sqlStart: string): Promise<number> {

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { expect } from 'vitest';
-import type { MariaDB } from '../harness/mariadb.js';
+import { startMariaDB, type MariaDB } from '../harness/mariadb.js';
+import { startProxy, type ProxyFixture } from '../proxy/proxy-fixture.js';
 import { CLI, runCli, type CliResult } from '../harness/proxy-process.js';
 import { requireBinary } from '../harness/require-binaries.js';
 import { checksumTables, compareChecksums, type TableChecksum } from '../../src/verify/checksum-tables.js';
@@ -106,4 +107,18 @@ export async function expectSameTables(source: MariaDB, target: MariaDB, db: str
 /** The consumer checkpoint file the replayer publishes for the proxy. */
 export function checkpointSeq(journalDir: string, consumer = 'replay'): number {
   return JSON.parse(readFileSync(join(journalDir, 'consumers', `${consumer}.json`), 'utf8')).seq;
+}
+
+export interface ReplayWorld { source: MariaDB; target: MariaDB; proxy: ProxyFixture }
+
+/** A source behind an in-process proxy and an empty target: what every replay test starts from. */
+export async function startReplayWorld(name: string): Promise<ReplayWorld> {
+  const [source, target] = await Promise.all([startMariaDB({ name: `${name}-src` }), startMariaDB({ name: `${name}-dst` })]);
+  return { source, target, proxy: await startProxy(source.port) };
+}
+
+/** Stops whatever of a world was started (a failed beforeAll may leave parts undefined). */
+export async function stopReplayWorld(w: Partial<ReplayWorld>): Promise<void> {
+  await w.proxy?.stop();
+  await Promise.all([w.source?.stop(), w.target?.stop()]);
 }

@@ -1,23 +1,21 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
-import { startMariaDB, type MariaDB } from '../harness/mariadb.js';
+import type { MariaDB } from '../harness/mariadb.js';
 import { sysbench } from '../harness/clients.js';
 import { freePort } from '../harness/ports.js';
-import { startProxy, type ProxyFixture } from '../proxy/proxy-fixture.js';
-import { appliedRow, checkpointSeq, expectSameTables, startReplay, untilApplied, untilLogged, type ReplayChild } from './replay-fixture.js';
+import type { ProxyFixture } from '../proxy/proxy-fixture.js';
+import { appliedRow, checkpointSeq, expectSameTables, startReplay, untilApplied, untilLogged, type ReplayChild, startReplayWorld, stopReplayWorld } from './replay-fixture.js';
 
 let source: MariaDB;
 let target: MariaDB;
 let proxy: ProxyFixture;
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startMariaDB({ name: 'rp-k9-src' }), startMariaDB({ name: 'rp-k9-dst' })]);
-  proxy = await startProxy(source.port);
+  ({ source, target, proxy } = await startReplayWorld('rp-k9'));
 });
 
 afterAll(async () => {
-  await proxy?.stop();
-  await Promise.all([source?.stop(), target?.stop()]);
+  await stopReplayWorld({ source, target, proxy });
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

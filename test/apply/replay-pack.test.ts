@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
-import { startMariaDB, type MariaDB } from '../harness/mariadb.js';
-import { startProxy, type ProxyFixture } from '../proxy/proxy-fixture.js';
+import type { MariaDB } from '../harness/mariadb.js';
+import type { ProxyFixture } from '../proxy/proxy-fixture.js';
+import { startReplayWorld, stopReplayWorld } from './replay-fixture.js';
 import { ReplayEngine } from '../../src/apply/replay-engine.js';
 import { TranslateError, type Pack } from '../../src/translate/pack.js';
 import type { JournalEntry } from '../../src/journal/record.js';
@@ -11,13 +12,11 @@ let target: MariaDB;
 let proxy: ProxyFixture;
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startMariaDB({ name: 'rp-pack-src' }), startMariaDB({ name: 'rp-pack-dst' })]);
-  proxy = await startProxy(source.port);
+  ({ source, target, proxy } = await startReplayWorld('rp-pack'));
 });
 
 afterAll(async () => {
-  await proxy?.stop();
-  await Promise.all([source?.stop(), target?.stop()]);
+  await stopReplayWorld({ source, target, proxy });
 });
 
 /**

@@ -1,22 +1,20 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import mysql from 'mysql2/promise';
-import { startMariaDB, type MariaDB } from '../harness/mariadb.js';
+import type { MariaDB } from '../harness/mariadb.js';
 import { sysbench } from '../harness/clients.js';
-import { startProxy, type ProxyFixture } from '../proxy/proxy-fixture.js';
-import { appliedRow, checkpointSeq, expectSameTables, runReplay } from './replay-fixture.js';
+import type { ProxyFixture } from '../proxy/proxy-fixture.js';
+import { appliedRow, checkpointSeq, expectSameTables, runReplay, startReplayWorld, stopReplayWorld } from './replay-fixture.js';
 
 let source: MariaDB;
 let target: MariaDB;
 let proxy: ProxyFixture;
 
 beforeAll(async () => {
-  [source, target] = await Promise.all([startMariaDB({ name: 'rp-sb-src' }), startMariaDB({ name: 'rp-sb-dst' })]);
-  proxy = await startProxy(source.port);
+  ({ source, target, proxy } = await startReplayWorld('rp-sb'));
 });
 
 afterAll(async () => {
-  await proxy?.stop();
-  await Promise.all([source?.stop(), target?.stop()]);
+  await stopReplayWorld({ source, target, proxy });
 });
 
 it('sysbench oltp_read_write through the proxy, then `metamorph replay --pack identity` into an empty target: every table equal', async () => {
