@@ -13,6 +13,7 @@ import { loadPack } from '../../src/translate/registry.js';
 import { runOracleUpgrade } from '../../src/translate/mediawiki/oracle-updater.js';
 import { diffProjections, projectWiki15 } from '../../src/translate/mediawiki/projection.js';
 import { SCHEMA_1_5 } from '../../src/translate/mediawiki/schema-1.5.js';
+import { generateWiki14 } from '../../src/translate/mediawiki/generate-wiki-1.4.js';
 import { CONNECT_OPTIONS_14, MARIADB_ARGS_14, loadSchema14, runWorkload14 } from '../../src/translate/mediawiki/workload-1.4.js';
 
 let server: MariaDB;
@@ -29,10 +30,15 @@ afterAll(async () => {
 
 const root = () => ({ host: server.host, port: server.port, user: 'root' });
 
+/**
+ * A 1.4 database seeded with generated archived pages, so archive conversion is covered whatever
+ * the random workload's deletes and undeletes leave behind; the workload continues after them.
+ */
 async function createSource(db: string): Promise<void> {
   const setup = await mysql.createConnection({ ...root(), ...CONNECT_OPTIONS_14 });
   try {
     await loadSchema14(setup, db);
+    await generateWiki14(setup, { pages: 40, revisionsPerPage: 2, users: 5, archivedPages: 20, seed: 7 });
   } finally {
     await setup.end();
   }
