@@ -3,7 +3,7 @@ import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { ConfigError } from '../config/proxy-config.js';
-import { ADMIN_COMMANDS, runAdminCommand, type AdminTarget } from './admin-commands.js';
+import { ADMIN_COMMANDS, runAdminCommand, type AdminTarget, type LeaseBook } from './admin-commands.js';
 import { serveLines } from './line-protocol.js';
 
 /**
@@ -13,6 +13,7 @@ import { serveLines } from './line-protocol.js';
  */
 export class AdminServer {
   private readonly servers: net.Server[] = [];
+  private readonly lease: LeaseBook = { owner: null };
 
   private constructor(private readonly target: AdminTarget, private readonly log: Logger) {}
 
@@ -56,18 +57,29 @@ export class AdminServer {
 
   private serve(socket: net.Socket, token: string | null): void {
     let authed = token === null;
+    const caller = { conn: socket, lease: this.lease };
+    socket.once('close', () => this.leaseEnded(socket));
     serveLines(socket, async (line) => {
       if (!authed) {
         authed = checkAuth(line, token!);
         if (!authed) this.log.warn({ remote: socket.remoteAddress }, 'admin TCP request without a valid token');
         return authed ? { ok: true } : { ok: false, error: 'unauthorized: send `auth TOKEN` first' };
       }
-      const reply = await runAdminCommand(this.target, line);
+      const reply = await runAdminCommand(this.target, line, caller);
       // Only known command names reach the log: an unknown line may be a pasted secret.
       const name = line.trim().split(/\s+/)[0].toLowerCase();
       this.log.info({ command: ADMIN_COMMANDS.includes(name) ? name : '(unknown)', ok: reply.ok }, 'admin command');
       return reply;
     });
+  }
+
+  private leaseEnded(conn: net.Socket): void {
+    if (this.lease.owner !== conn) return;
+    this.lease.owner = null;
+    const state = this.target.gate.state;
+    if (state !== 'locking' && state !== 'locked') return;
+    const r = this.target.gate.unlock();
+    this.log.warn({ released: r.released, lockedMs: r.lockedMs }, 'the admin connection holding the gate lock as a lease closed: gate unlocked');
   }
 
   async close(): Promise<void> {

@@ -15,6 +15,11 @@ export interface ProxyConfig {
   admin: { socket: string; tcp: (HostPort & { token: string }) | null };
   /** null: no metrics listener. */
   metrics: HostPort | null;
+  /**
+   * Passwords the proxy logs in with when a switchover moves open client sessions to the new
+   * server (it cannot replay a client's own challenge-response login), by user name.
+   */
+  switchover: { credentials: Record<string, string> };
 }
 
 export class ConfigError extends Error {
@@ -34,12 +39,13 @@ export const DEFAULTS: ProxyConfig = {
   gate: { lockTimeoutMs: 5000, maxHoldMs: 30_000 },
   admin: { socket: './metamorph-admin.sock', tcp: null },
   metrics: { host: '127.0.0.1', port: 9464 },
+  switchover: { credentials: {} },
 };
 
 type Json = Record<string, unknown>;
 
 const KNOWN: Record<string, string[]> = {
-  '': ['listen', 'upstream', 'journal', 'tls', 'limits', 'shutdown', 'admin', 'metrics', 'gate', '$schema', 'comment'],
+  '': ['listen', 'upstream', 'journal', 'tls', 'limits', 'shutdown', 'admin', 'metrics', 'gate', 'switchover', '$schema', 'comment'],
   listen: ['host', 'port'],
   upstream: ['host', 'port', 'connectTimeoutMs'],
   journal: ['dir', 'fsync', 'segmentBytes'],
@@ -50,6 +56,7 @@ const KNOWN: Record<string, string[]> = {
   admin: ['socket', 'tcp'],
   'admin.tcp': ['host', 'port', 'token'],
   metrics: ['host', 'port', 'enabled'],
+  switchover: ['credentials'],
 };
 
 function section(raw: Json, key: string, path = key): Json {
@@ -126,7 +133,20 @@ export function parseProxyConfig(raw: unknown, baseDir = process.cwd()): ProxyCo
     },
     admin: parseAdmin(root, baseDir),
     metrics: parseMetrics(root),
+    switchover: { credentials: parseCredentials(section(root, 'switchover')) },
   };
+}
+
+function parseCredentials(sw: Json): Record<string, string> {
+  const c = sw.credentials;
+  if (c === undefined) return {};
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new ConfigError('switchover.credentials', 'must be an object { "user": "password" }');
+  const out: Record<string, string> = Object.create(null);
+  for (const [user, pw] of Object.entries(c)) {
+    if (typeof pw !== 'string') throw new ConfigError(`switchover.credentials.${user}`, 'must be a string (the password)');
+    out[user] = pw;
+  }
+  return out;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);

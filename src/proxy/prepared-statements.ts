@@ -2,7 +2,10 @@ import type { Classified } from '../sql/classify.js';
 import type { ParamType } from '../protocol/stmt-execute.js';
 
 export interface PreparedStatement {
+  /** The id the client knows. */
   id: number;
+  /** The id on the current upstream: differs from `id` once the session moved to another server. */
+  serverId: number;
   sql: Buffer;
   classified: Classified;
   numParams: number;
@@ -19,11 +22,22 @@ export const LAST_PREPARED = 0xffffffff;
 export class PreparedStatements {
   private readonly byId = new Map<number, PreparedStatement>();
   private last: PreparedStatement | null = null;
+  private highestId = 0;
 
-  add(id: number, sql: Buffer, classified: Classified, numParams: number): void {
-    const ps: PreparedStatement = { id, sql, classified, numParams, types: null, longData: new Map() };
+  add(id: number, sql: Buffer, classified: Classified, numParams: number, serverId = id): void {
+    const ps: PreparedStatement = { id, serverId, sql, classified, numParams, types: null, longData: new Map() };
     this.byId.set(id, ps);
     this.last = ps;
+    this.highestId = Math.max(this.highestId, id);
+  }
+
+  /** A client id no statement of this session ever had (for statements prepared after a move). */
+  unusedId(): number {
+    return this.highestId + 1;
+  }
+
+  all(): IterableIterator<PreparedStatement> {
+    return this.byId.values();
   }
 
   get(id: number): PreparedStatement | undefined {

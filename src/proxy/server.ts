@@ -11,7 +11,10 @@ import type { AdminTarget } from '../admin/admin-commands.js';
 import { ProxyMetrics } from '../metrics/proxy-metrics.js';
 import { startMetricsServer } from '../metrics/metrics-server.js';
 import { JournalSink } from './journal-sink.js';
-import { Session } from './session.js';
+import { Session, type UpstreamTarget } from './session.js';
+import { readUpstreamFlip, writeUpstreamFlip, type UpstreamFlip } from './upstream-state.js';
+import { UpstreamLink } from './upstream-link.js';
+import { Capability } from '../protocol/constants.js';
 import { ProxyStats } from './stats.js';
 import { WriteGate } from './write-gate.js';
 import { InterceptionLag } from './interception-lag.js';
@@ -30,6 +33,9 @@ export class ProxyServer implements AdminTarget {
   private admin: AdminServer | null = null;
   private metricsServer: http.Server | null = null;
   private stopping: Promise<void> | null = null;
+  private upstream: UpstreamTarget;
+  private lastFlip: UpstreamFlip | null;
+  private flipping = false;
 
   private constructor(
     readonly config: ProxyConfig,
@@ -52,6 +58,13 @@ export class ProxyServer implements AdminTarget {
       statements: () => this.stats.statements,
     });
     metrics(this.metrics);
+    this.lastFlip = readUpstreamFlip(config.journal.dir);
+    const at = this.lastFlip ?? config.upstream;
+    this.upstream = { host: at.host, port: at.port, generation: 0 };
+    if (this.lastFlip) {
+      log.warn({ upstream: `${at.host}:${at.port}`, seq: this.lastFlip.seq, at: this.lastFlip.at, config: `${config.upstream.host}:${config.upstream.port}` },
+        'a switchover moved this proxy to another upstream: using it, not upstream in the config (journal.dir/upstream.json)');
+    }
   }
 
   static async start(config: ProxyConfig, log: Logger): Promise<ProxyServer> {
@@ -116,7 +129,7 @@ export class ProxyServer implements AdminTarget {
         server.removeAllListeners('error');
         server.on('error', (e) => this.log.error({ err: e.message }, 'listener error'));
         const a = this.address;
-        this.log.info({ listen: `${a.host}:${a.port}`, upstream: `${this.config.upstream.host}:${this.config.upstream.port}`, journal: this.config.journal.dir, headSeq: this.journal.headSeq, admin: this.config.admin.socket, metrics: this.metricsAddress }, 'proxy listening');
+        this.log.info({ listen: `${a.host}:${a.port}`, upstream: `${this.upstream.host}:${this.upstream.port}`, journal: this.config.journal.dir, headSeq: this.journal.headSeq, admin: this.config.admin.socket, metrics: this.metricsAddress }, 'proxy listening');
         resolve();
       });
     });
@@ -131,6 +144,7 @@ export class ProxyServer implements AdminTarget {
     const session = new Session(socket, {
       id: this.nextId++,
       config: this.config,
+      upstream: () => this.upstream,
       journal: this.journal,
       log: this.log,
       tls: this.tlsContext,
@@ -149,8 +163,58 @@ export class ProxyServer implements AdminTarget {
       journal: { dir: this.config.journal.dir, headSeq: this.journal.headSeq, writable: this.journal.writable, error: this.journal.lastError?.message ?? null },
       consumers: lag.consumers,
       interceptionLagSeconds: lag.seconds,
-      upstream: `${this.config.upstream.host}:${this.config.upstream.port}`,
+      upstream: `${this.upstream.host}:${this.upstream.port}`,
+      flip: this.lastFlip,
     };
+  }
+
+  /**
+   * Switchover of a same-schema upgrade: the gate is locked, the new server holds everything up
+   * to the locked seq. New sessions go to host:port; open ones move at their next safe point,
+   * logged in with switchover.credentials. Checked first: every connected user can log in there.
+   */
+  async flip(host: string, port: number, timeoutMs: number): Promise<Record<string, unknown> & { ok: boolean }> {
+    if (this.gate.state !== 'locked') return { ok: false, error: `flip needs the write gate locked (it is ${this.gate.state}): lock first` };
+    if (this.flipping) return { ok: false, error: 'a flip is already in progress' };
+    this.flipping = true;
+    const started = Date.now();
+    try {
+      const problem = await this.checkLogins(host, port);
+      if (problem) return { ok: false, error: `${problem}; nothing was changed` };
+      const previous = `${this.upstream.host}:${this.upstream.port}`;
+      const seq = await this.journal.settledSeq();
+      this.lastFlip = { host, port, seq, at: new Date().toISOString() };
+      writeUpstreamFlip(this.config.journal.dir, this.lastFlip);
+      this.upstream = { host, port, generation: this.upstream.generation + 1 };
+      const outcomes = await Promise.all([...this.sessions].map((s) => withTimeout(s.requestMove(), Math.max(0, timeoutMs - (Date.now() - started)))));
+      const count = (o: string) => outcomes.filter((x) => x === o).length;
+      const reply = { ok: true, upstream: `${host}:${port}`, previous, seq, moved: count('moved'), closed: count('closed'), pending: count('pending'), ms: Date.now() - started };
+      this.log.info(reply, 'flipped to a new upstream');
+      return reply;
+    } finally {
+      this.flipping = false;
+    }
+  }
+
+  /** Why some connected user could not be re-logged in on host:port, or null. */
+  private async checkLogins(host: string, port: number): Promise<string | null> {
+    const users = new Set([...this.sessions].map((s) => s.user).filter((u) => u !== ''));
+    for (const user of users) {
+      const password = this.config.switchover.credentials[user];
+      if (password === undefined) {
+        return `no password for user "${user}" in switchover.credentials: the proxy cannot re-open that user's ${[...this.sessions].filter((s) => s.user === user).length} session(s) on ${host}:${port}; add it to the proxy config (readable only by the proxy's account) and restart the proxy, or disconnect those clients`;
+      }
+      try {
+        const { link } = await UpstreamLink.login({
+          host, port, user, password, database: null, charset: 45, capabilities: Capability.PROTOCOL_41,
+          timeoutMs: this.config.upstream.connectTimeoutMs, maxPacketBytes: this.config.limits.maxPacketBytes,
+        });
+        link.close();
+      } catch (e) {
+        return `cannot log in to ${host}:${port} as "${user}" with switchover.credentials: ${(e as Error).message}`;
+      }
+    }
+    return null;
   }
 
   connections(): Record<string, unknown>[] {
@@ -218,6 +282,13 @@ export class ProxyServer implements AdminTarget {
       await new Promise<void>((r) => this.metricsServer!.close(() => r()));
     }
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | 'pending'> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve('pending'), ms);
+    p.then((v) => { clearTimeout(timer); resolve(v); });
+  });
 }
 
 function loadTls(t: { cert: string; key: string }): tls.SecureContext {

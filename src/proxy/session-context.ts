@@ -9,6 +9,8 @@ export class SessionContext {
   db: string | null;
   private readonly vars = new Map<string, string>();
   private readonly taintedVars = new Set<string>();
+  /** NOT_REPLAYED settings, kept only to re-create the session on another upstream. */
+  private readonly local = new Map<string, string>();
   private snapshotCache: Record<string, string> | null = null;
 
   constructor(db: string | null, charsetFragment: string | null) {
@@ -21,7 +23,12 @@ export class SessionContext {
 
   apply(assignments: readonly SetAssignment[]): void {
     for (const a of assignments) {
-      if (a.scope === 'global' || SessionContext.NOT_REPLAYED.has(a.key)) continue;
+      if (a.scope === 'global') continue;
+      if (SessionContext.NOT_REPLAYED.has(a.key)) {
+        if (a.constant) this.local.set(a.key, a.fragment);
+        else this.taintedVars.add(a.key);
+        continue;
+      }
       if (a.constant) {
         this.vars.set(a.key, a.fragment);
         this.taintedVars.delete(a.key);
@@ -51,10 +58,20 @@ export class SessionContext {
     return this.snapshotCache;
   }
 
+  /** Every SET fragment that re-creates this session's settings elsewhere ('names' excluded: see `names`). */
+  restoreFragments(): string[] {
+    return [...this.vars].filter(([k]) => k !== 'names').map(([, f]) => f).concat([...this.local.values()]);
+  }
+
+  get names(): string | undefined {
+    return this.vars.get('names');
+  }
+
   /** COM_RESET_CONNECTION / COM_CHANGE_USER: the server forgets variables. */
   reset(db: string | null, charsetFragment: string | null): void {
     this.db = db;
     this.vars.clear();
+    this.local.clear();
     this.taintedVars.clear();
     if (charsetFragment) this.vars.set('names', charsetFragment);
     this.snapshotCache = null;

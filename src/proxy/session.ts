@@ -27,6 +27,7 @@ import { StatementRecorder, nowMicros, type PendingStatement } from './statement
 import type { ProxyStats } from './stats.js';
 import type { GateMember, WriteGate } from './write-gate.js';
 import { HeldCommands } from './held-commands.js';
+import { UpstreamLink } from './upstream-link.js';
 
 /** Capabilities the proxy hides from clients because it does not speak them on the hot path. */
 const HIDDEN_CAPS = Capability.COMPRESS | Capability.ZSTD_COMPRESSION | Capability.QUERY_ATTRIBUTES
@@ -36,9 +37,20 @@ const HIDDEN_MARIADB_CAPS = 0xffffffff;
 const HIGH_WATER = 1024 * 1024;
 const ER_LOCK_DEADLOCK = 1213;
 
+/** Where sessions connect; `generation` grows with each switchover flip. */
+export interface UpstreamTarget {
+  host: string;
+  port: number;
+  generation: number;
+}
+
+/** 'pending': inside a read-only transaction; it moves at the transaction's end or first write. */
+export type MoveOutcome = 'moved' | 'closed' | 'pending';
+
 export interface SessionDeps {
   id: number;
   config: ProxyConfig;
+  upstream: () => UpstreamTarget;
   journal: JournalSink;
   log: Logger;
   tls: tls.SecureContext | null;
@@ -73,9 +85,9 @@ export class Session implements GateMember {
   lastStatement = '';
   private phase: Phase = 'greeting';
   private client: net.Socket;
-  private readonly upstream: net.Socket;
+  private upstream: net.Socket;
   private readonly clientReader: PacketReader;
-  private readonly serverReader: PacketReader;
+  private serverReader: PacketReader;
   private clientOut: OrderedOutput;
   private serverCaps = 0;
   private caps = 0;
@@ -94,6 +106,20 @@ export class Session implements GateMember {
   private upstreamReady = false;
   private clockPinned = false;
   private readonly held: HeldCommands;
+  /** Which upstream this session is on; behind the proxy's after a flip until it is moved. */
+  private generation: number;
+  private moving = false;
+  /** Released by a drain: these held commands go through the gate once. */
+  private passGate = false;
+  /** Moved at least once: the client's statement ids and the server's may differ. */
+  private remapsIds = false;
+  private readonly moveWaiters: ((o: MoveOutcome) => void)[] = [];
+  /** Why this session cannot be re-created on another server (temporary tables); null: it can. */
+  private pinnedBy: string | null = null;
+  /** LAST_INSERT_ID() as the server last reported it, restored after a move. */
+  private lastInsertId = 0n;
+  /** GET_LOCK calls since the last release: re-run on the new server when the session moves. */
+  private namedLocks: string[] = [];
 
   constructor(clientSocket: net.Socket, private readonly deps: SessionDeps) {
     this.id = deps.id;
@@ -104,7 +130,8 @@ export class Session implements GateMember {
     this.clientOut = new OrderedOutput(clientSocket, () => this.upstream.resume());
     this.held = new HeldCommands({
       maxHoldMs: deps.config.gate.maxHoldMs,
-      run: (p) => this.onCommandGuarded(p),
+      // One held again (the gate is still locked) keeps everything behind it waiting too.
+      run: (p) => (this.held.size > 0 ? this.held.hold(p) : this.onCommandGuarded(p)),
       refuse: (p, message) => this.answer(errorPacket(p.seq + 1, ProxyErrorCode.OPTION_PREVENTS_STATEMENT, message)),
       holdEnded: (seconds) => deps.gate.holdEnded(seconds),
     });
@@ -113,15 +140,21 @@ export class Session implements GateMember {
     this.attachClient(clientSocket);
     deps.gate.join(this);
 
-    const { host, port, connectTimeoutMs } = deps.config.upstream;
+    const { host, port, generation } = deps.upstream();
+    const { connectTimeoutMs } = deps.config.upstream;
+    this.generation = generation;
     this.upstream = net.connect({ host, port, noDelay: true });
     // Until the server's greeting arrives: a server that accepts but never speaks counts as down.
     this.upstream.setTimeout(connectTimeoutMs, () => this.upstreamFailed(new Error(`no greeting within ${connectTimeoutMs} ms`)));
     this.upstream.once('connect', () => { this.upstreamReady = true; });
-    this.upstream.on('data', (chunk: Buffer) => this.onServerData(chunk));
-    this.upstream.on('drain', () => this.client.resume());
-    this.upstream.on('error', (e) => (this.upstreamReady ? this.end(`upstream error: ${e.message}`) : this.upstreamFailed(e)));
-    this.upstream.on('close', () => this.onUpstreamClosed());
+    this.attachUpstream(this.upstream);
+  }
+
+  private attachUpstream(u: net.Socket): void {
+    u.on('data', (chunk: Buffer) => this.onServerData(chunk));
+    u.on('drain', () => this.client.resume());
+    u.on('error', (e) => (this.upstreamReady ? this.end(`upstream error: ${e.message}`) : this.upstreamFailed(e)));
+    u.on('close', () => this.onUpstreamClosed());
   }
 
   get clientAddress(): string {
@@ -150,9 +183,18 @@ export class Session implements GateMember {
     return this.held.size;
   }
 
-  /** The gate opened: run held commands in their original order (one may be held again). */
-  releaseHeld(): void {
-    this.held.release(() => !this.closed);
+  /**
+   * The gate opened (or `pass`: a drain lets these through once): run held commands in their
+   * original order (one may be held again).
+   */
+  releaseHeld(pass = false): void {
+    if (this.moving) return; // the move releases them once this session is on its new upstream
+    this.passGate = pass;
+    try {
+      this.held.release(() => !this.closed);
+    } finally {
+      this.passGate = false;
+    }
   }
 
   failHeld(message: string): void {
@@ -167,7 +209,7 @@ export class Session implements GateMember {
   }
 
   private upstreamFailed(e: Error): void {
-    const { host, port } = this.deps.config.upstream;
+    const { host, port } = this.deps.upstream();
     const why = (e as NodeJS.ErrnoException).code ?? e.message;
     this.deps.log.error({ session: this.id, upstream: `${host}:${port}`, err: e.message }, 'upstream unreachable');
     this.clientOut.write(errorPacket(0, ProxyErrorCode.UNKNOWN_ERROR,
@@ -199,6 +241,7 @@ export class Session implements GateMember {
     this.txn.discard();
     this.held.drop();
     this.upstream.destroy();
+    this.settleMove('closed');
     this.deps.gate.leave(this);
     this.deps.log[level]({ session: this.id, user: this.user, client: this.clientAddress, reason }, 'session ended');
     this.deps.onClose(this);
@@ -209,6 +252,137 @@ export class Session implements GateMember {
     if (this.busy || this.phase !== 'command') return false;
     this.end('proxy shutting down', 'debug');
     return true;
+  }
+
+  // ---- moving to another upstream (switchover) -------------------------------------------
+
+  /**
+   * The proxy flipped to another upstream: move this session there at its next safe point
+   * (nothing in flight, no written transaction open, and either outside a transaction or with a
+   * write held at the gate). Resolves 'moved', 'pending', or 'closed' when it could not be carried over.
+   */
+  requestMove(): Promise<MoveOutcome> {
+    if (this.closed) return Promise.resolve('closed');
+    if (this.generation === this.deps.upstream().generation && !this.moving) return Promise.resolve('moved');
+    const done = new Promise<MoveOutcome>((resolve) => this.moveWaiters.push(resolve));
+    this.moveIfDue();
+    return done;
+  }
+
+  /** Outside a transaction on the old server: even reads wait for the move. */
+  private movesBeforeNextCommand(): boolean {
+    return this.generation !== this.deps.upstream().generation && (this.status & ServerStatus.IN_TRANS) === 0;
+  }
+
+
+  private moveIfDue(): void {
+    if (this.moving || this.closed || this.phase !== 'command' || this.generation === this.deps.upstream().generation) return;
+    if (this.commands.length > 0 || this.txn.size > 0) return;
+    const inTrans = (this.status & ServerStatus.IN_TRANS) !== 0;
+    if (inTrans && this.held.size === 0) return this.settleMove('pending');
+    const why = this.pinnedBy ?? (this.ctx.tainted.size > 0 ? `session variables set from expressions (${[...this.ctx.tainted].join(', ')})` : null);
+    if (why) return this.cannotMove(why);
+    this.moving = true;
+    this.move(inTrans).catch((e: Error) => {
+      this.moving = false;
+      this.cannotMove(e.message);
+    });
+  }
+
+  private async move(inTrans: boolean): Promise<void> {
+    const target = this.deps.upstream();
+    const password = this.deps.config.switchover.credentials[this.user];
+    if (password === undefined) throw new Error(`no password for user "${this.user}" in switchover.credentials`);
+    const { link, greeting } = await UpstreamLink.login({
+      host: target.host, port: target.port, user: this.user, password, database: this.ctx.db,
+      charset: this.loginCharset ?? 45, capabilities: this.caps, timeoutMs: this.deps.config.upstream.connectTimeoutMs,
+      maxPacketBytes: this.deps.config.limits.maxPacketBytes,
+    });
+    const guard = setTimeout(() => link.close(), this.deps.config.upstream.connectTimeoutMs);
+    try {
+      await this.restoreOn(link, inTrans);
+    } catch (e) {
+      link.close();
+      throw e;
+    } finally {
+      clearTimeout(guard);
+    }
+    if (this.closed) return link.close();
+    this.swapUpstream(link, greeting.capabilities, target.generation, link.status);
+  }
+
+  /** Re-creates settings, locks, LAST_INSERT_ID, prepared statements and the open transaction. */
+  private async restoreOn(link: UpstreamLink, inTrans: boolean): Promise<void> {
+    if (this.ctx.names) await link.run(`SET ${this.ctx.names}`);
+    const sets = this.ctx.restoreFragments();
+    if ((this.status & ServerStatus.AUTOCOMMIT) === 0) sets.push('autocommit = 0');
+    if (sets.length > 0) await link.run(`SET ${sets.join(', ')}`);
+    for (const lock of this.namedLocks) await link.run(lock);
+    if (this.lastInsertId !== 0n) await link.run(`SELECT LAST_INSERT_ID(${this.lastInsertId})`);
+    for (const ps of this.prepared.all()) {
+      const events = await link.command(Buffer.concat([Buffer.from([Command.STMT_PREPARE]), ps.sql]), 'prepare');
+      const ev = events[0];
+      if (ev?.type !== 'prepared') throw new Error(`re-preparing "${preview(ps.sql)}" failed: ${ev?.type === 'err' ? ev.message : 'no answer'}`);
+      ps.serverId = ev.statementId;
+      for (const [param, chunks] of ps.longData) {
+        for (const c of chunks) {
+          const head = Buffer.alloc(7);
+          head[0] = Command.STMT_SEND_LONG_DATA;
+          head.writeUInt32LE(ps.serverId, 1);
+          head.writeUInt16LE(param, 5);
+          link.send(0, Buffer.concat([head, c]));
+        }
+      }
+    }
+    // Its reads saw the old server before the lock; InnoDB writes read the latest rows anyway.
+    if (inTrans && (this.status & ServerStatus.AUTOCOMMIT) !== 0) await link.run('START TRANSACTION');
+  }
+
+  private swapUpstream(link: UpstreamLink, serverCaps: number, generation: number, status: number): void {
+    const old = this.upstream;
+    old.removeAllListeners();
+    old.on('error', () => {});
+    old.end(frame(0, Buffer.from([Command.QUIT])).buffers[0]); // a read-only transaction there just ends
+    const { socket, rest } = link.detach();
+    this.upstream = socket;
+    this.serverReader = new PacketReader({ maxPacketBytes: this.deps.config.limits.maxPacketBytes });
+    this.serverCaps = (serverCaps & ~(HIDDEN_CAPS | Capability.SSL)) >>> 0;
+    this.attachUpstream(socket);
+    this.generation = generation;
+    this.status = status;
+    this.clockPinned = false;
+    this.moving = false;
+    this.remapsIds = true;
+    this.deps.log.info({ session: this.id, user: this.user, upstream: `${socket.remoteAddress}:${socket.remotePort}` }, 'session moved to the new upstream');
+    this.settleMove('moved');
+    if (rest.length > 0) this.onServerData(rest);
+    this.held.release(() => !this.closed);
+  }
+
+  /** Carried over it cannot be: held writes are refused (they never ran), the session ends when idle. */
+  private cannotMove(why: string): void {
+    if (this.held.size > 0) this.failHeld(`the database moved to a new server during an upgrade and this session could not follow (${why}); this statement was not executed; reconnect`);
+    if ((this.status & ServerStatus.IN_TRANS) !== 0 || this.commands.length > 0) return;
+    this.deps.log.warn({ session: this.id, user: this.user, reason: why }, 'session could not be moved to the new upstream; closed while idle');
+    this.end(`could not be moved to the new upstream: ${why}`, 'warn');
+  }
+
+  private settleMove(outcome: MoveOutcome): void {
+    for (const w of this.moveWaiters.splice(0)) w(outcome);
+  }
+
+  /** Notes what ties this session to its server: temporary tables, named locks. */
+  private noteSessionBound(st: PendingStatement): void {
+    const c = st.classified;
+    if (c.writeKind === 'ddl' && !c.implicitCommit && /^\s*CREATE\b/i.test(preview(st.sql))) this.pinnedBy = 'it created a temporary table';
+    if (st.sql.indexOf('_LOCK') < 0 && st.sql.indexOf('_lock') < 0) return;
+    const text = st.sql.toString('utf8');
+    if (/RELEASE_ALL_LOCKS\s*\(/i.test(text)) this.namedLocks = [];
+    else if (/RELEASE_LOCK\s*\(/i.test(text)) this.namedLocks = this.namedLocks.filter((l) => !sameLockName(l, text));
+    else if (/GET_LOCK\s*\(/i.test(text)) {
+      if (st.execute) this.pinnedBy = 'it holds a named lock taken by a prepared statement';
+      else this.namedLocks.push(text);
+    }
   }
 
   // ---- client -> server ------------------------------------------------------------------
@@ -252,7 +426,10 @@ export class Session implements GateMember {
       case 'auth':
         return this.toServerShifted(p);
       case 'command':
-        if (this.held.size > 0) return this.held.hold(p);
+        if (this.held.size > 0 || this.moving || this.movesBeforeNextCommand()) {
+          this.held.hold(p);
+          return this.moveIfDue();
+        }
         return this.onCommand(p);
     }
   }
@@ -267,6 +444,13 @@ export class Session implements GateMember {
 
   /** Asks the write gate about a command that writes; false when it must not be forwarded now. */
   private admitWrite(p: Packet): boolean {
+    if (this.generation !== this.deps.upstream().generation) {
+      // Still on the old server (inside a read-only transaction at the flip): no write goes there.
+      this.held.hold(p);
+      this.moveIfDue();
+      return false;
+    }
+    if (this.passGate) return true;
     switch (this.deps.gate.admit(this.txn.size > 0)) {
       case 'go':
         return true;
@@ -337,23 +521,26 @@ export class Session implements GateMember {
       case Command.STMT_SEND_LONG_DATA: {
         const d = parseSendLongData(p.payload);
         const ps = this.prepared.get(d.statementId);
-        if (ps && ps.classified.kind !== 'read') {
+        if (ps) {
+          // Kept for every statement: a session that moves to another server re-sends them.
           const chunks = ps.longData.get(d.paramId) ?? [];
           chunks.push(Buffer.from(d.data));
           ps.longData.set(d.paramId, chunks);
         }
-        return this.toServer(p.wire); // no answer from the server
+        return this.toServer(this.onServerIds(p).wire); // no answer from the server
       }
-      case Command.STMT_CLOSE:
+      case Command.STMT_CLOSE: {
+        const q = this.onServerIds(p);
         if (p.payload.length >= 5) this.prepared.close(p.payload.readUInt32LE(1));
-        return this.toServer(p.wire); // no answer from the server
+        return this.toServer(q.wire); // no answer from the server
+      }
       case Command.STMT_RESET: {
         const ps = p.payload.length >= 5 ? this.prepared.get(p.payload.readUInt32LE(1)) : undefined;
         ps?.longData.clear();
-        return this.forward(p, 'simple', []);
+        return this.forward(this.onServerIds(p), 'simple', []);
       }
       case Command.STMT_FETCH:
-        return this.forward(p, 'rows', []);
+        return this.forward(this.onServerIds(p), 'rows', []);
       case Command.INIT_DB: {
         const db = p.payload.subarray(1).toString('utf8');
         stats.count('use');
@@ -452,7 +639,17 @@ export class Session implements GateMember {
     if (ps) ps.longData = new Map();
     // Parameters are decoded when the answer arrives: by then a pipelined PREPARE is known too.
     const pending = this.recorder.pendingExecute(p.payload, longData, (id) => this.prepared.get(id));
-    this.forward(p, 'resultset', [pending]);
+    this.forward(this.onServerIds(p), 'resultset', [pending]);
+  }
+
+  /** The packet with the upstream's statement id in place of the client's (they differ after a move). */
+  private onServerIds(p: Packet): Packet {
+    if (p.payload.length < 5) return p;
+    const ps = this.prepared.get(p.payload.readUInt32LE(1));
+    if (!ps || ps.serverId === ps.id || p.payload.readUInt32LE(1) !== ps.id) return p;
+    const payload = Buffer.from(p.payload);
+    payload.writeUInt32LE(ps.serverId, 1);
+    return { seq: p.seq, payload, wire: frame(p.seq, payload).buffers };
   }
 
   private onChangeUser(p: Packet): void {
@@ -483,6 +680,10 @@ export class Session implements GateMember {
     this.ctx.reset(db, charset === null ? null : namesFragment(charset));
     this.txn.discard();
     this.prepared.clear();
+    // The server dropped temporary tables, released named locks and forgot LAST_INSERT_ID.
+    this.pinnedBy = null;
+    this.namedLocks = [];
+    this.lastInsertId = 0n;
   }
 
   // ---- server -> client ------------------------------------------------------------------
@@ -553,6 +754,7 @@ export class Session implements GateMember {
     }
     if (first === 0x00) {
       this.phase = 'command';
+      this.moveIfDue(); // logged in to the old upstream while the proxy flipped
       this.seqShift = 0; // a TLS session numbers command packets normally
       this.deps.log.debug({ session: this.id, user: this.user, client: this.clientAddress }, 'client authenticated');
     }
@@ -589,6 +791,7 @@ export class Session implements GateMember {
     if (r.done) {
       this.sendLocalAnswers();
       this.deps.gate.poke();
+      if (this.commands.length === 0 && this.generation !== this.deps.upstream().generation) this.moveIfDue();
     }
   }
 
@@ -596,8 +799,16 @@ export class Session implements GateMember {
     switch (ev.type) {
       case 'prepared': {
         const st = cmd.statements[0];
-        this.prepared.add(ev.statementId, st.sql, st.classified, ev.numParams);
-        return this.clientOut.write(p.wire);
+        if (!this.remapsIds) {
+          this.prepared.add(ev.statementId, st.sql, st.classified, ev.numParams);
+          return this.clientOut.write(p.wire);
+        }
+        // After a move the new server's ids could collide with ids the client already holds.
+        const clientId = this.prepared.unusedId();
+        this.prepared.add(clientId, st.sql, st.classified, ev.numParams, ev.statementId);
+        const payload = Buffer.from(p.payload);
+        payload.writeUInt32LE(clientId, 1);
+        return this.clientOut.write(frame(p.seq, payload).buffers);
       }
       case 'local_infile':
         // The classifier refuses LOAD DATA LOCAL before it reaches the server; this one slipped past.
@@ -607,6 +818,8 @@ export class Session implements GateMember {
       default: {
         cmd.onOk?.();
         const st = cmd.statements[cmd.index++];
+        if (ev.type === 'ok' && ev.ok.insertId !== 0n) this.lastInsertId = ev.ok.insertId;
+        if (st) this.noteSessionBound(st);
         const status = ev.type === 'ok' ? ev.ok.status : ev.status;
         this.status = status;
         const commits = st ? this.applyResult(st, ev) : [];
@@ -694,6 +907,12 @@ export class Session implements GateMember {
 
 function formatTimestamp(micros: number): string {
   return `${Math.floor(micros / 1e6)}.${String(micros % 1e6).padStart(6, '0')}`;
+}
+
+/** Whether a RELEASE_LOCK names the lock a GET_LOCK statement took (their first argument's text). */
+function sameLockName(getLock: string, release: string): boolean {
+  const arg = (sql: string) => /_LOCK\s*\(\s*([^,)]*)/i.exec(sql)?.[1].trim();
+  return arg(getLock) === arg(release);
 }
 
 function preview(sql: Buffer): string {

@@ -16,8 +16,8 @@ export interface GateMember {
   /** When its open transaction first wrote (ms since epoch), or null. */
   readonly writingSince: number | null;
   readonly heldCount: number;
-  /** Let held writes go to the server, in their original order. */
-  releaseHeld(): void;
+  /** Let held writes go to the server, in their original order; `pass`: past a gate still locked (drain). */
+  releaseHeld(pass?: boolean): void;
   /** Answer every held write with an ERR carrying `message`; none reaches the server. */
   failHeld(message: string): void;
 }
@@ -132,6 +132,26 @@ export class WriteGate {
         resolve(true);
       };
     });
+  }
+
+  /**
+   * While locked: the writes held now run (their transactions may go on writing), new writes of
+   * other sessions stay held; locked again once nothing is writing. A translated switchover uses
+   * it so writes held in the old schema are journaled and translated, not refused.
+   */
+  async drain(timeoutMs: number): Promise<LockResult & { released?: number }> {
+    const started = Date.now();
+    if (this.current !== 'locked') return { ok: false, error: `drain needs the gate locked (it is ${this.current})`, waitedMs: 0, blockers: [] };
+    const released = this.heldWrites;
+    this.current = 'locking';
+    for (const m of [...this.members]) m.releaseHeld(true);
+    const quiesced = await this.waitForQuiescence(timeoutMs);
+    const waitedMs = Date.now() - started;
+    if (!quiesced || this.current !== 'locking') {
+      return { ok: false, error: quiesced ? 'drain interrupted by another command' : `not quiesced within ${timeoutMs} ms after releasing ${released} held writes; the gate still holds new writes`, waitedMs, blockers: this.blockers() };
+    }
+    this.current = 'locked';
+    return { ok: true, state: 'locked', seq: await this.hooks.settledSeq(), waitedMs, held: this.heldWrites, released };
   }
 
   /** Writes get an immediate read-only error; held ones too. */

@@ -17,7 +17,7 @@ import { AdminLines, adminOnce } from './admin-lines.js';
 // listener), raw and through `metamorph admin` (dist/cli.js: `npm run build` first).
 
 const TOKEN = '0123456789abcdef0123';
-const EXPECTED_COMMANDS = ['help', 'status', 'lock', 'lock-reject', 'unlock', 'connections', 'position', 'prune'];
+const EXPECTED_COMMANDS = ['help', 'status', 'lock', 'lock-reject', 'unlock', 'drain', 'flip', 'connections', 'position', 'prune'];
 
 let db: MariaDB;
 let proxy: ProxyFixture;
