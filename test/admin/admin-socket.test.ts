@@ -84,7 +84,7 @@ describe('the admin Unix socket', () => {
     expect(r.ok).toBe(true);
     expect(r.commands.map((c: { usage: string }) => c.usage.split(' ')[0])).toEqual(EXPECTED_COMMANDS);
     for (const c of r.commands) expect(c.help, c.usage).toMatch(/\w{3}/);
-    expect(r.commands.find((c: { usage: string }) => c.usage.startsWith('lock ')).usage).toBe('lock [timeout_ms]');
+    expect(r.commands.find((c: { usage: string }) => c.usage.startsWith('lock ')).usage).toBe('lock [timeout_ms] [lease]');
   });
 
   it('status has the gate, held writes, connections, journal head, consumers and lag', async () => {
