@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
@@ -19,6 +19,12 @@ export async function writeCheckpoint(journalDir: string, name: string, seq: num
   const body: ConsumerCheckpoint = { name, seq, updatedAt: Date.now() };
   await writeFile(tmp, JSON.stringify(body), { mode: 0o600 });
   await rename(tmp, join(dir, `${name}.json`)); // atomic: readers never see half a file
+}
+
+/** A consumer that will never apply again (a replayer retired by a switchover) stops counting for lag and retention. */
+export async function removeCheckpoint(journalDir: string, name: string): Promise<void> {
+  if (!NAME.test(name)) throw new Error(`consumer name must match ${NAME} (got ${JSON.stringify(name)})`);
+  await rm(join(journalDir, DIR, `${name}.json`), { force: true });
 }
 
 export async function readCheckpoints(journalDir: string): Promise<ConsumerCheckpoint[]> {
