@@ -199,6 +199,13 @@ export class ProxyServer implements AdminTarget {
   /** Why some connected user could not be re-logged in on host:port, or null. */
   private async checkLogins(host: string, port: number): Promise<string | null> {
     const users = new Set([...this.sessions].map((s) => s.user).filter((u) => u !== ''));
+    // With no client connected, still prove the new server answers before pointing at it.
+    const anyUser = Object.keys(this.config.switchover.credentials)[0];
+    if (users.size === 0 && anyUser !== undefined) users.add(anyUser);
+    if (users.size === 0) {
+      return UpstreamLink.probe(host, port, this.config.upstream.connectTimeoutMs)
+        .then(() => null, (e: Error) => `${host}:${port} does not answer as a MySQL server: ${e.message}`);
+    }
     for (const user of users) {
       const password = this.config.switchover.credentials[user];
       if (password === undefined) {

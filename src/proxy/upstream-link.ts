@@ -68,6 +68,24 @@ export class UpstreamLink {
     }
   }
 
+  /** Resolves once host:port sends a MySQL greeting (no login). */
+  static async probe(host: string, port: number, timeoutMs: number): Promise<void> {
+    const socket = net.connect({ host, port });
+    const link = new UpstreamLink(socket, 0, 1024 * 1024);
+    socket.on('data', (c: Buffer) => link.onData(c));
+    socket.on('error', (e) => link.fail(new UpstreamLoginError(e.message)));
+    socket.on('close', () => link.fail(new UpstreamLoginError('connection closed')));
+    const timer = setTimeout(() => link.fail(new UpstreamLoginError(`no greeting within ${timeoutMs} ms`)), timeoutMs);
+    try {
+      const first = await link.next();
+      if (first.payload[0] === 0xff) throw new UpstreamLoginError(parseErr(first.payload, 0).message);
+      parseGreeting(first.payload);
+    } finally {
+      clearTimeout(timer);
+      socket.destroy();
+    }
+  }
+
   private async handshake(p: LoginParams): Promise<Greeting> {
     const first = await this.next();
     if (first.payload[0] === 0xff) throw new UpstreamLoginError(`upstream refused the connection: ${parseErr(first.payload, 0).message}`);

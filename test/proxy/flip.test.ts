@@ -121,3 +121,20 @@ describe('flip: the proxy moves open sessions to a new upstream', () => {
     expect(existsSync(proxy.adminSocket)).toBe(true);
   });
 });
+
+describe('flip with no client connected', () => {
+  it('still refuses an address where no MySQL server answers', async () => {
+    const lone = await startProxy(a.port);
+    try {
+      const admin = await AdminConnection.open(lone.adminSocket);
+      expect(await admin.request('lock 2000 lease')).toMatchObject({ ok: true });
+      const r = await admin.request('flip 127.0.0.1:1 1000');
+      expect(r).toMatchObject({ ok: false, error: expect.stringContaining('does not answer as a MySQL server') });
+      expect(await admin.request('unlock')).toMatchObject({ ok: true });
+      admin.close();
+      expect(await adminRequest(lone.adminSocket, 'status')).toMatchObject({ upstream: `127.0.0.1:${a.port}`, flip: null });
+    } finally {
+      await lone.stop();
+    }
+  });
+});
