@@ -5,6 +5,9 @@ import { demoCommand, DEMO_HELP } from './cli/demo-command.js';
 import { adminCommand, ADMIN_HELP } from './cli/admin-command.js';
 import { replayCommand, REPLAY_HELP } from './cli/replay-command.js';
 import { migrateCommand, MIGRATE_HELP } from './cli/migrate-command.js';
+import { verifyCommand, VERIFY_HELP } from './cli/verify-command.js';
+import { upgradeCommand, UPGRADE_HELP } from './cli/upgrade-command.js';
+import { upgradeClientCommand, upgradeClientHelp } from './cli/switchover-command.js';
 
 const HELP = `metamorph: online upgrades for MySQL-backed web applications
 
@@ -15,6 +18,10 @@ Verbs:
   journal   dump or verify a journal directory
   replay    apply the journal to a target database through a pack (identity, ...), resumable
   migrate   copy the source to a target at a consistent cut (resumable, throttled), then replay from it
+  upgrade   the whole online upgrade, resumable: provision, copy, replay, verify, switchover, rollback
+  switchover, rollback, abort, finish, upgrade-status
+            steer a running \`metamorph upgrade\` through its admin socket
+  verify    compare the source with the target (chunk checksums / item projections), --repair
   admin     steer a running proxy: status, lock, unlock, lock-reject, connections, position
   demo      start a local MariaDB and the proxy in front of it, run a small workload
   help      this text`;
@@ -26,6 +33,13 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; help: st
   admin: { run: adminCommand, help: ADMIN_HELP },
   replay: { run: replayCommand, help: REPLAY_HELP },
   migrate: { run: migrateCommand, help: MIGRATE_HELP },
+  verify: { run: verifyCommand, help: VERIFY_HELP },
+  upgrade: { run: upgradeCommand, help: UPGRADE_HELP },
+  switchover: { run: upgradeClientCommand('switchover'), help: upgradeClientHelp('switchover') },
+  rollback: { run: upgradeClientCommand('rollback'), help: upgradeClientHelp('rollback') },
+  abort: { run: upgradeClientCommand('abort'), help: upgradeClientHelp('abort') },
+  finish: { run: upgradeClientCommand('finish'), help: upgradeClientHelp('finish') },
+  'upgrade-status': { run: upgradeClientCommand('upgrade-status'), help: upgradeClientHelp('upgrade-status') },
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -90,6 +90,9 @@ export class ReplayEngine {
   private appliedTxn = 0;
   private appliedTs = 0;
   private readonly waiters: { seq: number; resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** pauseAt(): apply nothing beyond this seq until resume(). */
+  private pauseSeq: number | null = null;
+  private wakePaused: (() => void) | null = null;
   private readonly stats: ReplaySummary = { appliedSeq: 0, statements: 0, transactions: 0, flagged: 0, queued: 0 };
 
   constructor(private readonly opts: ReplayOptions) {
@@ -151,6 +154,7 @@ export class ReplayEngine {
   /** Finishes the current batch, commits it and ends. */
   async stop(): Promise<ReplaySummary> {
     this.stopping = true;
+    this.wakePaused?.();
     if (this.idle) await this.feed?.close();
     return this.finished();
   }
@@ -170,6 +174,24 @@ export class ReplayEngine {
       waiter.resolve = () => { clearTimeout(timer); resolve(); };
       waiter.reject = (e) => { clearTimeout(timer); reject(e); };
     });
+  }
+
+  /**
+   * Applies everything up to exactly `seq` (the last seq of a transaction, as a locked gate's
+   * seq is) and nothing beyond it until resume(); resolves once the target is there. Call it
+   * before the journal can pass `seq` (e.g. while the gate is locked) or it may already have.
+   */
+  pauseAt(seq: number): Promise<void> {
+    if (this.appliedSeq > seq) return Promise.reject(new ReplayError('REPLAY_BAD_OPTION', `cannot pause at seq ${seq}: seq ${this.appliedSeq} is already applied`));
+    this.pauseSeq = seq;
+    return this.waitFor(seq).then(() => {
+      if (this.appliedSeq !== seq) throw new ReplayError('REPLAY_BAD_OPTION', `pausing at seq ${seq} came too late: a batch up to seq ${this.appliedSeq} was already under way`);
+    });
+  }
+
+  resume(): void {
+    this.pauseSeq = null;
+    this.wakePaused?.();
   }
 
   summary(): ReplaySummary {
@@ -223,15 +245,16 @@ export class ReplayEngine {
     const feed = this.feed as EntryFeed;
     try {
       for (;;) {
+        if (await this.heldAtPause()) break;
         let batch: PlannedBatch;
         if (this.ahead) {
-          batch = this.ahead;
-          this.ahead = null;
+          batch = this.takeAhead();
         } else {
           this.idle = true;
           const more = await feed.ready();
           this.idle = false;
           if (!more) break;
+          if (this.pauseSeq !== null && this.appliedSeq >= this.pauseSeq) continue; // paused while waiting
           const first = feed.take() as JournalEntry;
           if (commitsOnItsOwn(first)) {
             const rerun = this.uncertainDdlSeq === first.seq;
@@ -264,6 +287,29 @@ export class ReplayEngine {
     }
   }
 
+  /** Waits while paused at the applied seq; true when stop() came meanwhile. */
+  private async heldAtPause(): Promise<boolean> {
+    while (this.pauseSeq !== null && this.appliedSeq >= this.pauseSeq && !this.stopping) {
+      this.idle = true;
+      await new Promise<void>((resolve) => { this.wakePaused = resolve; });
+      this.wakePaused = null;
+      this.idle = false;
+    }
+    return this.stopping;
+  }
+
+  /** The batch read ahead; when a pause came after it was read and it crosses the pause, its part up to the pause. */
+  private takeAhead(): PlannedBatch {
+    const ahead = this.ahead as PlannedBatch;
+    this.ahead = null;
+    const cut = this.pauseSeq === null ? -1 : ahead.entries.findIndex((e) => e.last && e.seq >= (this.pauseSeq as number));
+    if (cut < 0 || cut === ahead.entries.length - 1) return ahead;
+    // The plan covered both parts; the context it assumed for the second part is forgotten, so both are planned again.
+    (this.session as TargetSession).context.forget();
+    this.ahead = { entries: ahead.entries.slice(cut + 1), planned: null };
+    return { entries: ahead.entries.slice(0, cut + 1), planned: null };
+  }
+
   /**
    * Whole source transactions from `first` on, ending at the --batch count, ~5 ms of estimated
    * work, 1 MiB of SQL, a DDL, or when no more entries are already read (never waiting with a
@@ -277,7 +323,7 @@ export class ReplayEngine {
     const workBudget = Math.max(1, Math.floor(BATCH_WORK_MS / this.msPerEntry));
     for (let e = first; ;) {
       if (e.last) {
-        if (txns >= this.batchTxns || entries.length >= workBudget || bytes >= BATCH_SOFT_BYTES || this.stopping || !feed.peek()) break;
+        if (txns >= this.batchTxns || entries.length >= workBudget || bytes >= BATCH_SOFT_BYTES || this.stopping || !feed.peek() || this.pausesAfter(e)) break;
       } else if (!(await feed.ready())) {
         throw new ReplayError('REPLAY_JOURNAL_ENDED', `the journal ended inside transaction ${e.txn} (after seq ${e.seq}): a reader never hands out part of a transaction, so the journal was closed or changed under it`);
       }
@@ -341,10 +387,14 @@ export class ReplayEngine {
   private async readAhead(): Promise<void> {
     const feed = this.feed as EntryFeed;
     const first = feed.peek();
-    if (!first || commitsOnItsOwn(first)) return;
+    if (!first || commitsOnItsOwn(first) || (this.pauseSeq !== null && first.seq > this.pauseSeq)) return;
     feed.take();
     const entries = await this.collectBatch(first);
     this.ahead = { entries, planned: (this.applier as BatchApplier).plan(entries) };
+  }
+
+  private pausesAfter(e: JournalEntry): boolean {
+    return this.pauseSeq !== null && e.seq >= this.pauseSeq;
   }
 
   private committed(entries: JournalEntry[], queued: Queued[]): void {

@@ -2,36 +2,40 @@ import { parseArgs } from 'node:util';
 import { mkdtempSync, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import mysql from 'mysql2/promise';
 import { createLogger } from '../log.js';
-import { parseProxyConfig } from '../config/proxy-config.js';
-import { ProxyServer } from '../proxy/server.js';
-import { startLocalMariaDB, type LocalMariaDB } from '../provision/local-mariadb.js';
-import { runWikiWorkload } from '../demo/wiki-workload.js';
-import { ReplayEngine } from '../apply/replay-engine.js';
-import { loadPack } from '../translate/registry.js';
-import { checksumTables, compareChecksums } from '../verify/checksum-tables.js';
+import { runMediawikiDemo, type DemoSummary } from '../demo/mediawiki-demo.js';
 
-export const DEMO_HELP = `Usage: metamorph demo [--seconds N] [--clients N] [--dir DIR] [--keep]
+export const DEMO_HELP = `Usage: metamorph demo [--clients N] [--think-ms MS] [--pages N] [--warmup SECONDS] [--metrics-port N] [--dir DIR] [--keep]
 
-Runs the proxy end to end on this machine, with nothing to configure:
-  1. starts a local MariaDB (the "old universe") and the journaling proxy in front of it,
-  2. runs a wiki-like workload through the proxy (transactions, prepared statements,
-     rollbacks, binary page text) for --seconds (default 10) with --clients (default 4),
-  3. starts a second MariaDB and replays the journal into it,
-  4. compares CHECKSUM TABLE of every table on both: equal means the journal holds exactly
-     the committed writes.
-Needs mariadb-server (bash scripts/install-deps.sh installs it). Files go to --dir
-(default: a new directory under /dev/shm or the system temp dir); --keep leaves them.`;
-
-const DB = 'wikidb';
+The mission on this machine, with nothing to configure: a MediaWiki 1.4 wiki upgraded online
+to MediaWiki 1.5 while it is being edited.
+  1. starts two local MariaDB servers (the old and the new universe),
+  2. creates a MediaWiki 1.4 database holding a generated wiki (--pages, default 300),
+  3. starts the journaling proxy in front of the old server and runs 1.4 wiki traffic through
+     it the whole time (--clients, default 4, each pausing --think-ms, default 100, between
+     requests),
+  4. runs \`metamorph upgrade\` with the mediawiki-1.4-to-1.5 pack: consistent cut, item-by-item
+     conversion, live translation of the journal, verification with repair,
+  5. after --warmup seconds (default 10) of live replay, switches over: writes are held, the new
+     side catches up and is verified, held 1.4 writes are translated too, the app tier is
+     pointed at 1.5 and the old side becomes read-only,
+  6. compares the new wiki with what the 1.5 updater itself makes of the old wiki's final state.
+Prints items converted, statements translated, peak replay lag, the write-hold window, the
+verification result, writes lost and client errors. /metrics is live while it runs
+(--metrics-port, default 9464; 0 picks a free port). Needs mariadb-server (bash
+scripts/install-deps.sh installs it). Files go to --dir (default: a new directory under /dev/shm
+or the system temp dir), removed at the end unless --keep.
+Exit code: 0 when everything matched, 1 otherwise.`;
 
 export async function demoCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      seconds: { type: 'string', default: '10' },
       clients: { type: 'string', default: '4' },
+      pages: { type: 'string', default: '300' },
+      warmup: { type: 'string', default: '10' },
+      'think-ms': { type: 'string', default: '100' },
+      'metrics-port': { type: 'string', default: '9464' },
       dir: { type: 'string' },
       keep: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
@@ -41,64 +45,45 @@ export async function demoCommand(argv: string[]): Promise<number> {
     console.log(DEMO_HELP);
     return 0;
   }
-  const seconds = Number(values.seconds);
-  const clients = Number(values.clients);
-  if (!(seconds > 0) || !Number.isInteger(clients) || clients < 1) {
-    console.error('demo: --seconds must be > 0 and --clients an integer >= 1');
+  const [clients, pages, warmup, metricsPort, thinkMs] = [values.clients, values.pages, values.warmup, values['metrics-port'], values['think-ms']].map(Number);
+  if (!Number.isInteger(clients) || clients < 1 || !Number.isInteger(pages) || pages < 1 || !(warmup >= 0) || !(thinkMs >= 0)
+    || !Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535) {
+    console.error('demo: --clients and --pages must be integers >= 1, --warmup >= 0, --metrics-port 0..65535');
     return 2;
   }
-  const base = values.dir ?? mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'metamorph-demo-'));
+  const dir = values.dir ?? mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'metamorph-demo-'));
   const log = createLogger({ name: 'demo', level: process.env.METAMORPH_LOG_LEVEL ?? 'warn' });
-  const servers: LocalMariaDB[] = [];
-  let proxy: ProxyServer | null = null;
   const say = (s: string) => console.log(`[demo] ${s}`);
+  const started = Date.now();
+  say(`working in ${dir}`);
   try {
-    say(`working in ${base}`);
-    const source = await startLocalMariaDB({ baseDir: base, name: 'source' });
-    servers.push(source);
-    say(`source MariaDB on 127.0.0.1:${source.port} (pid ${source.pid})`);
-    const journalDir = join(base, 'journal');
-    proxy = await ProxyServer.start(parseProxyConfig({
-      listen: { host: '127.0.0.1', port: 0 },
-      upstream: { host: '127.0.0.1', port: source.port },
-      journal: { dir: journalDir, fsync: 'always' },
-    }), log);
-    const { port } = proxy.address;
-    say(`proxy on 127.0.0.1:${port}, journal in ${journalDir}`);
-    say(`running the wiki workload for ${seconds}s with ${clients} clients through the proxy...`);
-    const counts = await runWikiWorkload({
-      host: '127.0.0.1', port, user: 'root', password: '', database: DB, clients, seconds,
-      onProgress: (c) => say(`  creates ${c.creates}, edits ${c.edits}, views ${c.views}, deletes ${c.deletes}, rolled back ${c.rollbacks}`),
-    });
-    say(`workload done: ${JSON.stringify(counts)}`);
-    await proxy.stop();
-    const head = proxy.journal.headSeq;
-    proxy = null;
-    say(`journal holds ${head} committed statements`);
-
-    const target = await startLocalMariaDB({ baseDir: base, name: 'target' });
-    servers.push(target);
-    say(`target MariaDB on 127.0.0.1:${target.port}; replaying the journal...`);
-    const engine = new ReplayEngine({ journalDir, target: { host: '127.0.0.1', port: target.port, user: 'root' }, pack: await loadPack('identity'), consumer: 'demo', log });
-    await engine.start();
-    const replayed = await engine.finished();
-    say(`replayed ${replayed.statements} statements in ${replayed.transactions} transactions`);
-
-    const a = await mysql.createConnection({ host: '127.0.0.1', port: source.port, user: 'root' });
-    const b = await mysql.createConnection({ host: '127.0.0.1', port: target.port, user: 'root' });
-    const [sa, sb] = [await checksumTables(a, DB), await checksumTables(b, DB)];
-    await Promise.all([a.end(), b.end()]);
-    for (const t of sa) say(`  ${t.table}: ${t.rows} rows, checksum ${t.checksum}`);
-    const diffs = compareChecksums(sa, sb);
-    if (diffs.length > 0) {
-      say(`MISMATCH between source and replayed target:\n  ${diffs.join('\n  ')}`);
-      return 1;
-    }
-    say('source and replayed target are identical: every committed write is in the journal, nothing else is');
-    return 0;
+    const summary = await runMediawikiDemo({ dir, clients, pages, warmupSeconds: warmup, thinkMs, metricsPort, log, say });
+    printSummary(summary, Date.now() - started, say);
+    return passed(summary) ? 0 : 1;
   } finally {
-    if (proxy) await proxy.stop();
-    await Promise.all(servers.map((s) => s.stop()));
-    if (!values.keep && !values.dir) rmSync(base, { recursive: true, force: true });
+    if (!values.keep) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function passed(s: DemoSummary): boolean {
+  return s.report.result === 'finished' && s.report.active === 'new' && s.oracleDifferences.length === 0 && s.writesLost === 0 && s.clientErrors === 0;
+}
+
+function printSummary(s: DemoSummary, ms: number, say: (s: string) => void): void {
+  const r = s.report;
+  const sw = r.switchovers.filter((x) => x.ok && !x.rehearsal).at(-1);
+  const v = r.verification;
+  say('---------------------------------------------------------------- summary');
+  say(`upgrade: ${r.result}; the wiki now runs on the ${r.active} universe (MediaWiki 1.5 schema)`);
+  say(`items converted at the cut (seq ${r.cutSeq ?? '-'}): ${r.copied.items} (${r.copied.rows} rows)`);
+  say(`statements translated and applied live: ${r.statementsReplayed}`);
+  say(`peak replay lag: ${r.peakLagSeconds.toFixed(3)} s`);
+  say(`write-hold window at the switchover: ${sw ? `${sw.holdMs.toFixed(1)} ms (${sw.steps.map((x) => `${x.name} ${x.ms.toFixed(0)} ms`).join(', ')})` : 'no switchover happened'}`);
+  say(`verification: ${v ? `${v.clean ? 'clean' : `${v.differences} differences`} (${v.kind}, ${v.checked.items} items, at seq ${v.seq}); ${r.verifications} passes` : 'none'}`);
+  say(`independent oracle (the 1.5 updater's conversion of the old wiki's final state): ${s.oracleDifferences.length === 0 ? 'identical' : `${s.oracleDifferences.length} differences`}`);
+  for (const d of s.oracleDifferences.slice(0, 20)) say(`    ${d}`);
+  say(`wiki requests: ${s.workload.requests} (${s.workload.edits} edits, ${s.workload.creates} creates, ${s.workload.moves} moves, ${s.workload.conflicts} edit conflicts); failed statements by code: ${JSON.stringify(s.workload.failuresByCode)}`);
+  say(`writes lost: ${s.writesLost}`);
+  say(`client errors caused by the upgrade: ${s.clientErrors}`);
+  say(`metrics were at ${s.metricsUrl}; total ${(ms / 1000).toFixed(1)} s`);
 }

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { ConnectionOptions } from 'mysql2/promise';
-import { adminRequest } from '../admin/admin-client.js';
+import { AdminConnection } from '../admin/admin-client.js';
 import { causeText, MigrateError } from './migrate-errors.js';
 import { SourceSession } from './source-session.js';
 
@@ -58,13 +58,17 @@ export async function takeCut<S extends SnapshotSession = SourceSession>(opts: C
   const closeAll = () => sessions.forEach((s) => s.destroy());
   const started = performance.now();
   let lock: LockReply;
+  // A lease: if this process dies between lock and unlock, the proxy unlocks by itself.
+  let admin: AdminConnection;
   try {
-    lock = (await adminRequest(opts.adminSocket, `lock ${opts.lockTimeoutMs}`, opts.lockTimeoutMs + 10_000)) as unknown as LockReply;
+    admin = await AdminConnection.open(opts.adminSocket);
+    lock = (await admin.request(`lock ${opts.lockTimeoutMs} lease`, opts.lockTimeoutMs + 10_000)) as unknown as LockReply;
   } catch (err) {
     closeAll();
     throw new MigrateError('MIGRATE_LOCK_FAILED', `cannot lock the proxy's write gate: ${causeText(err)}`, { cause: err });
   }
   if (!lock.ok || typeof lock.seq !== 'number') {
+    admin.close();
     closeAll();
     throw new MigrateError('MIGRATE_LOCK_FAILED', `the proxy's write gate did not lock: ${lock.error ?? JSON.stringify(lock)}${blockersText(lock)}; ` +
       'let those transactions finish (or end them) and run migrate again, or raise --lock-timeout');
@@ -77,9 +81,11 @@ export async function takeCut<S extends SnapshotSession = SourceSession>(opts: C
   }
   let unlock: Record<string, unknown>;
   try {
-    unlock = await adminRequest(opts.adminSocket, 'unlock', 10_000);
+    unlock = await admin.request('unlock', 10_000);
   } catch (err) {
     unlock = { ok: false, error: causeText(err) };
+  } finally {
+    admin.close();
   }
   const holdMs = performance.now() - started;
   if (unlock.ok !== true) {

@@ -13,6 +13,10 @@ export interface PreparedStatement {
   types: ParamType[] | null;
   /** COM_STMT_SEND_LONG_DATA chunks for the next execute, by parameter index. */
   longData: Map<number, Buffer[]>;
+  /** The raw parameter type bytes last bound (2 per parameter), kept to re-bind after a move. */
+  typeBytes: Buffer | null;
+  /** Re-prepared on a new server that has never seen its parameter types. */
+  needsTypes: boolean;
 }
 
 /** MariaDB connectors may pipeline PREPARE + EXECUTE and name "the statement just prepared" so. */
@@ -25,7 +29,7 @@ export class PreparedStatements {
   private highestId = 0;
 
   add(id: number, sql: Buffer, classified: Classified, numParams: number, serverId = id): void {
-    const ps: PreparedStatement = { id, serverId, sql, classified, numParams, types: null, longData: new Map() };
+    const ps: PreparedStatement = { id, serverId, sql, classified, numParams, types: null, longData: new Map(), typeBytes: null, needsTypes: false };
     this.byId.set(id, ps);
     this.last = ps;
     this.highestId = Math.max(this.highestId, id);

@@ -20,7 +20,7 @@ import { OrderedOutput } from './ordered-output.js';
 import { ResponseTracker, type ResponseKind, type ResultEvent } from './response-tracker.js';
 import { SessionContext } from './session-context.js';
 import { TransactionBuffer } from './transaction-buffer.js';
-import { PreparedStatements } from './prepared-statements.js';
+import { PreparedStatements, type PreparedStatement } from './prepared-statements.js';
 import { JournalSink } from './journal-sink.js';
 import { errorPacket, ProxyErrorCode } from './client-errors.js';
 import { StatementRecorder, nowMicros, type PendingStatement } from './statement-recorder.js';
@@ -35,6 +35,8 @@ const HIDDEN_CAPS = Capability.COMPRESS | Capability.ZSTD_COMPRESSION | Capabili
 /** All MariaDB extensions (progress reports, bulk, metadata cache) change packet shapes. */
 const HIDDEN_MARIADB_CAPS = 0xffffffff;
 const HIGH_WATER = 1024 * 1024;
+/** COM_STMT_EXECUTE: command, statement id, flags, iteration count; then the NULL bitmap. */
+const EXECUTE_HEADER = 10;
 const ER_LOCK_DEADLOCK = 1213;
 
 /** Where sessions connect; `generation` grows with each switchover flip. */
@@ -324,6 +326,7 @@ export class Session implements GateMember {
       const ev = events[0];
       if (ev?.type !== 'prepared') throw new Error(`re-preparing "${preview(ps.sql)}" failed: ${ev?.type === 'err' ? ev.message : 'no answer'}`);
       ps.serverId = ev.statementId;
+      ps.needsTypes = true;
       for (const [param, chunks] of ps.longData) {
         for (const c of chunks) {
           const head = Buffer.alloc(7);
@@ -639,7 +642,27 @@ export class Session implements GateMember {
     if (ps) ps.longData = new Map();
     // Parameters are decoded when the answer arrives: by then a pipelined PREPARE is known too.
     const pending = this.recorder.pendingExecute(p.payload, longData, (id) => this.prepared.get(id));
-    this.forward(this.onServerIds(p), 'resultset', [pending]);
+    this.forward(ps ? this.withTypes(this.onServerIds(p), ps) : p, 'resultset', [pending]);
+  }
+
+  /**
+   * Clients bind parameter types once (new_params_bound 1) and omit them later; a statement
+   * re-prepared on a new server has never seen them, so its first execute there gets them back.
+   */
+  private withTypes(p: Packet, ps: PreparedStatement): Packet {
+    const n = ps.numParams;
+    if (n === 0) return p;
+    const flagAt = EXECUTE_HEADER + ((n + 7) >> 3);
+    if (p.payload.length <= flagAt) return p;
+    if (p.payload[flagAt] === 1) {
+      ps.typeBytes = Buffer.from(p.payload.subarray(flagAt + 1, flagAt + 1 + 2 * n));
+      ps.needsTypes = false;
+      return p;
+    }
+    if (!ps.needsTypes || !ps.typeBytes) return p;
+    ps.needsTypes = false;
+    const payload = Buffer.concat([p.payload.subarray(0, flagAt), Buffer.from([1]), ps.typeBytes, p.payload.subarray(flagAt + 1)]);
+    return { seq: p.seq, payload, wire: frame(p.seq, payload).buffers };
   }
 
   /** The packet with the upstream's statement id in place of the client's (they differ after a move). */

@@ -52,6 +52,10 @@ export interface WorkloadOptions14 {
   hitcounterUpdateFreq?: number;
   /** $wgCompressRevisions: history pushed into old is gzdeflate'd (old_flags 'utf-8,gzip'). */
   compressRevisions?: boolean;
+  /** Asked before each action: true ends the run early (the app tier was switched away). */
+  stop?: () => boolean;
+  /** Each client waits this long between its actions (a reader's pace); default 0. */
+  thinkMs?: number;
 }
 
 /** What the run did, by kind of request and outcome. */
@@ -1841,7 +1845,10 @@ export async function runWorkload14(opts: WorkloadOptions14): Promise<Counts> {
   await Promise.all(Array.from({ length: opts.clients }, async (_, i) => {
     const client = new Client(run, i);
     try {
-      for (let n = share(i); n > 0 && !run.failed; n--) await client.act();
+      for (let n = share(i); n > 0 && !run.failed && !opts.stop?.(); n--) {
+        await client.act();
+        if (opts.thinkMs) await new Promise((r) => setTimeout(r, opts.thinkMs));
+      }
     } catch (err) {
       run.failed = true;
       throw err;
