@@ -48,12 +48,14 @@ try {
   const run = bench.runSysbench(cycles * 3 + 10);
   await sleep(3000);
   const holds = [];
+  const stepMs = {};
   let moved = 0;
   for (let i = 0; i < cycles; i++) {
     await until('a caught-up standby', (s) => (s.replay?.lagSeconds ?? 99) < 1 && !s.busy);
     const r = i % 2 === 0 ? await upgrade.switchover() : await upgrade.rollback();
     if (!r.ok) throw new Error(`${i % 2 === 0 ? 'switchover' : 'rollback'} ${i} failed: ${JSON.stringify(r)}`);
     holds.push(r.holdMs);
+    for (const st of r.steps ?? []) (stepMs[st.name] ??= []).push(st.ms);
     moved += Number(r.steps?.find((x) => x.name === 'flip')?.detail?.moved ?? 0);
     await sleep(1500);
   }
@@ -63,6 +65,8 @@ try {
   console.log(`\nswitchover: ${cycles} identity switchovers (alternating forward and rollback) under sysbench oltp_read_write (${values.threads} threads, prepared statements, connections kept open)`);
   console.log('| write-hold p50 ms | p99 ms | max ms | sessions moved (total) | sysbench exit | client errors (ignored deadlocks) | TPS over the run |');
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(`median ms per step: ${Object.entries(stepMs).map(([k, v]) => `${k} ${median(v).toFixed(1)}`).join(', ')}`);
   console.log(`| ${q(0.5)} | ${q(0.99)} | ${holds[holds.length - 1].toFixed(1)} | ${moved} | ${code} | ${errors} | ${tps} |`);
 } finally {
   await upgrade.finish().catch(() => {});

@@ -23,7 +23,7 @@ Verbs:
             steer a running \`metamorph upgrade\` through its admin socket
   verify    compare the source with the target (chunk checksums / item projections), --repair
   admin     steer a running proxy: status, lock, unlock, lock-reject, connections, position
-  demo      start a local MariaDB and the proxy in front of it, run a small workload
+  demo      a MediaWiki 1.4 wiki upgraded online to 1.5 under traffic, with switchover, on this machine
   help      this text`;
 
 const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
