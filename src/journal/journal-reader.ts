@@ -31,6 +31,36 @@ interface Counters {
 }
 
 const POLL_MS = 20;
+/** A batch boundary is remembered about every this many records, per segment. */
+const INDEX_EVERY = 1000;
+
+interface IndexPoint {
+  offset: number;
+  order: RecordOrder;
+}
+
+/**
+ * Batch boundaries seen by any reader of this process, per segment file: a reader asked for a
+ * late seq starts at the nearest one instead of decoding the segment from its start (segments
+ * are append-only; a point is only trusted if the record there is the one it expects).
+ */
+const seen = new Map<string, IndexPoint[]>();
+
+function remember(path: string, point: IndexPoint): void {
+  const points = seen.get(path) ?? [];
+  const last = points.at(-1);
+  if (last && point.order.nextSeq - last.order.nextSeq < INDEX_EVERY) return;
+  points.push({ offset: point.offset, order: point.order.clone() });
+  seen.set(path, points);
+}
+
+function nearestBefore(path: string, from: number): IndexPoint | null {
+  const points = seen.get(path);
+  if (!points) return null;
+  let best: IndexPoint | null = null;
+  for (const p of points) if (p.order.nextSeq <= from) best = p;
+  return best;
+}
 
 /**
  * Reads a journal directory, also while a writer appends to it. Entries come in seq order and
@@ -127,7 +157,7 @@ export class JournalReader {
       if (expected && (header.firstSeq !== expected.nextSeq || header.firstTxn !== expected.nextTxn)) {
         throw corruptSegment(segment.path, 0, `starts at seq ${header.firstSeq}, txn ${header.firstTxn}; the previous segment ends before seq ${expected.nextSeq}, txn ${expected.nextTxn}`);
       }
-      let committed = { offset: SEGMENT_HEADER_BYTES, order: new RecordOrder(header.firstSeq, header.firstTxn) };
+      let committed = await this.startPoint(fh, segment, from, { offset: SEGMENT_HEADER_BYTES, order: new RecordOrder(header.firstSeq, header.firstTxn) });
       const cursor = new SegmentCursor(fh, committed.offset);
       let order = committed.order.clone();
       let pending: JournalEntry[] = [];
@@ -143,6 +173,7 @@ export class JournalReader {
           for (const e of pending) if (e.seq >= from) yield e;
           pending = [];
           committed = { offset: step.end, order: order.clone() };
+          remember(segment.path, committed);
           continue;
         }
         if (step.kind === 'invalid' && (final || (await laterWriteAfter(fh, step.offset, committed.order.nextSeq)))) {
@@ -168,6 +199,15 @@ export class JournalReader {
     } finally {
       await fh.close();
     }
+  }
+
+  /** Where to start decoding for `from`: a remembered boundary when the record there is the expected one. */
+  private async startPoint(fh: FileHandle, segment: SegmentName, from: number, start: IndexPoint): Promise<IndexPoint> {
+    const point = nearestBefore(segment.path, from);
+    if (!point || point.offset <= start.offset) return start;
+    const step = await new SegmentCursor(fh, point.offset).next();
+    const fits = step.kind === 'record' && step.record.entry.seq === point.order.nextSeq && step.record.batchSeq === point.order.nextSeq;
+    return fits ? { offset: point.offset, order: point.order.clone() } : start;
   }
 
   private async openSegment(segment: SegmentName): Promise<FileHandle> {

@@ -50,6 +50,12 @@ export function keyCondition(pk: ColumnInfo[], key: string[]): string {
   return pk.map((c, i) => `${quoteIdent(c.name)} = ${boundLiteral(Buffer.from(key[i], 'hex'), c)}`).join(' AND ');
 }
 
+/** Rows with any of these keys (hex strings of the raw bytes): `pk IN (...)`, or an OR of key conditions. */
+export function keysCondition(pk: ColumnInfo[], keys: string[][]): string {
+  if (pk.length === 1) return `${quoteIdent(pk[0].name)} IN (${keys.map((k) => boundLiteral(Buffer.from(k[0], 'hex'), pk[0])).join(', ')})`;
+  return keys.map((k) => `(${keyCondition(pk, k)})`).join(' OR ');
+}
+
 /** A value for people: the text when it is UTF-8, else 0x-hex; long ones cut. */
 export function displayHex(hex: string | null, max = 60): string | null {
   if (hex === null) return null;

@@ -1,12 +1,12 @@
 // Identity verification: every table compared in primary-key chunks by COUNT and CRC32 checksums
 // on both sides; a chunk that differs is compared row by row (key and row CRC), and a row that
-// differs column by column.
+// differs column by column. Rows in scope (a table's written keys) are compared row by row directly.
 import { chunkCondition } from '../migrate/chunk-planner.js';
 import type { ColumnInfo } from '../migrate/column-literals.js';
 import { sameDefinition, type TableInfo } from '../migrate/source-schema.js';
 import { qualified, quoteIdent, tableKey } from '../migrate/sql-names.js';
 import type { SqlRunner } from '../translate/pack.js';
-import { abbreviate, displayHex, hexColumnsSql, hexValues, keyCondition, rowBytesSql } from './row-sql.js';
+import { abbreviate, displayHex, hexColumnsSql, hexValues, keyCondition, keysCondition, rowBytesSql } from './row-sql.js';
 import { databasesOf, isComparedDatabase, tablesOf } from './table-schema.js';
 import { DEFAULT_CHUNK_ROWS, type Difference, type Findings, type VerifyOptions } from './verify.js';
 import { VerifyError } from './verify-error.js';
@@ -21,14 +21,25 @@ interface TablePair {
   target: TableInfo | undefined;
 }
 
+/** Keys looked up per query when rows are in scope. */
+const ROWS_PER_LOOKUP = 1000;
+
 export async function verifyTables(o: VerifyOptions, found: Findings): Promise<void> {
   const chunkRows = o.chunkRows ?? DEFAULT_CHUNK_ROWS;
   if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new VerifyError('VERIFY_BAD_OPTION', `chunkRows must be an integer >= 1, got ${o.chunkRows}`);
-  const pairs = await tablePairs(o);
+  const whole = o.scope?.tables ? new Set(o.scope.tables) : null;
+  // Rows count only next to a list of whole tables (no list: every table is compared whole).
+  const rows = new Map<string, string[][]>();
+  for (const r of (whole && o.scope?.rows) || []) {
+    if (!whole?.has(r.table)) rows.set(r.table, [...(rows.get(r.table) ?? []), ...r.keys]);
+  }
+  const pairs = await tablePairs(o, whole && new Set([...whole, ...rows.keys()]));
   let done = 0;
   for (const p of pairs) {
     if (found.truncated) break;
-    await verifyTable(o, p, chunkRows, found);
+    const keys = rows.get(p.key);
+    if (keys) await verifyRows(o, p, keys, chunkRows, found);
+    else await verifyTable(o, p, chunkRows, found);
     o.onProgress?.(++done, pairs.length);
   }
 }
@@ -43,12 +54,11 @@ export async function databasePairs(o: { source: SqlRunner; target: SqlRunner; d
   return names.filter(isComparedDatabase).map((db) => ({ source: db, target: db }));
 }
 
-async function tablePairs(o: VerifyOptions): Promise<TablePair[]> {
+/** The tables of both sides by source key; `scope` null: every table. */
+async function tablePairs(o: VerifyOptions, scope: Set<string> | null): Promise<TablePair[]> {
   const dbs = await databasePairs(o);
-  const scope = o.scope?.tables ? new Set(o.scope.tables) : null;
   const wanted = scope ? dbs.filter((d) => [...scope].some((k) => k.startsWith(`${d.source}.`))) : dbs;
-  const source = await tablesOf(o.source, wanted.map((d) => d.source));
-  const target = await tablesOf(o.target, wanted.map((d) => d.target));
+  const [source, target] = await Promise.all([tablesOf(o.source, wanted.map((d) => d.source)), tablesOf(o.target, wanted.map((d) => d.target))]);
   const pairs = new Map<string, TablePair>();
   for (const d of wanted) {
     for (const t of source.values()) if (t.db === d.source) pairs.set(tableKey(d.source, t.name), { key: tableKey(d.source, t.name), source: t, target: undefined });
@@ -62,33 +72,57 @@ async function tablePairs(o: VerifyOptions): Promise<TablePair[]> {
 }
 
 async function verifyTable(o: VerifyOptions, p: TablePair, chunkRows: number, found: Findings): Promise<void> {
+  const tables = await comparable(o, p, found);
+  if (tables) await compareChunks(o, p.key, tables, chunkRows, found);
+}
+
+/** Only the rows of `keys` (hex key values), looked up by key on both sides and compared as the drill-down does. */
+async function verifyRows(o: VerifyOptions, p: TablePair, keys: string[][], chunkRows: number, found: Findings): Promise<void> {
+  const tables = await comparable(o, p, found);
+  if (!tables) return;
+  const pk = tables.source.pk;
+  // The key changed since the scope was made: only the whole table says what differs.
+  if (!pk || keys.some((k) => k.length !== pk.length)) return compareChunks(o, p.key, tables, chunkRows, found);
+  for (let i = 0; i < keys.length && !found.truncated; i += ROWS_PER_LOOKUP) {
+    found.checked.chunks++;
+    found.checked.rows += await drillDown(o, p.key, tables, pk, keysCondition(pk, keys.slice(i, i + ROWS_PER_LOOKUP)), found);
+  }
+}
+
+/** Both sides' table when they can be compared row by row; else the table's difference is added. */
+async function comparable(o: VerifyOptions, p: TablePair, found: Findings): Promise<{ source: TableInfo; target: TableInfo } | null> {
   const t = (p.source ?? p.target) as TableInfo;
   const ref = { kind: 'table' as const, db: p.source?.db ?? dbOfKey(p.key, t.name), table: t.name };
   found.checked.tables++;
   if (!p.target) {
     found.add({ item: p.key, side: 'source-only', field: '', source: `table, ${await countRows(o.source, t)} rows`, ref });
-    return;
+    return null;
   }
   if (!p.source) {
     found.add({ item: p.key, side: 'target-only', field: '', target: `table, ${await countRows(o.target, t)} rows`, ref });
-    return;
+    return null;
   }
   if (!sameDefinition(p.source.createSql, p.target.createSql)) {
     found.add({ item: p.key, side: 'both', field: 'definition', source: abbreviate(p.source.createSql, 200), target: abbreviate(p.target.createSql, 200), ref });
-    return;
+    return null;
   }
-  const tables = { source: p.source, target: p.target };
-  for await (const chunk of chunksOf(o.source, p.source, chunkRows)) {
-    const condition = chunkCondition(p.source.pk, chunk.lo, chunk.hi);
-    const [a, b] = await Promise.all([checksum(o.source, p.source, condition), checksum(o.target, p.target, condition)]);
+  return { source: p.source, target: p.target };
+}
+
+async function compareChunks(o: VerifyOptions, key: string, tables: { source: TableInfo; target: TableInfo }, chunkRows: number, found: Findings): Promise<void> {
+  const { source, target } = tables;
+  for await (const chunk of chunksOf(o.source, source, chunkRows)) {
+    const condition = chunkCondition(source.pk, chunk.lo, chunk.hi);
+    const [a, b] = await Promise.all([checksum(o.source, source, condition), checksum(o.target, target, condition)]);
     found.checked.chunks++;
     found.checked.rows += a.rows;
     if (a.sum === b.sum) continue;
-    if (!p.source.pk) {
-      found.add({ item: p.key, side: 'both', field: 'rows', source: `${a.rows} rows, checksum ${a.sum}`, target: `${b.rows} rows, checksum ${b.sum}`, ref });
+    if (!source.pk) {
+      const ref = { kind: 'table' as const, db: source.db, table: source.name };
+      found.add({ item: key, side: 'both', field: 'rows', source: `${a.rows} rows, checksum ${a.sum}`, target: `${b.rows} rows, checksum ${b.sum}`, ref });
       continue;
     }
-    await drillDown(o, p.key, tables, p.source.pk, condition, found);
+    await drillDown(o, key, tables, source.pk, condition, found);
     if (found.truncated) return;
   }
 }
@@ -149,12 +183,13 @@ async function rowHashes(db: SqlRunner, t: TableInfo, pk: ColumnInfo[], conditio
   return out;
 }
 
-async function drillDown(o: VerifyOptions, key: string, t: { source: TableInfo; target: TableInfo }, pk: ColumnInfo[], condition: string, found: Findings): Promise<void> {
+/** Compares the rows matching `condition` by key and row CRC; returns how many the source has. */
+async function drillDown(o: VerifyOptions, key: string, t: { source: TableInfo; target: TableInfo }, pk: ColumnInfo[], condition: string, found: Findings): Promise<number> {
   const [a, b] = await Promise.all([rowHashes(o.source, t.source, pk, condition), rowHashes(o.target, t.target, pk, condition)]);
   const db = t.source.db;
   const label = (k: string[]) => `${key} ${pk.map((c, i) => `${c.name}=${displayHex(k[i], 40)}`).join(' ')}`;
   for (const [id, s] of a) {
-    if (found.truncated) return;
+    if (found.truncated) return a.size;
     const d = b.get(id);
     const ref = { kind: 'row' as const, db, table: t.source.name, key: s.key };
     if (!d) found.add({ item: label(s.key), side: 'source-only', field: '', ref });
@@ -163,6 +198,7 @@ async function drillDown(o: VerifyOptions, key: string, t: { source: TableInfo; 
   for (const [id, d] of b) {
     if (!a.has(id)) found.add({ item: label(d.key), side: 'target-only', field: '', ref: { kind: 'row', db, table: t.source.name, key: d.key } });
   }
+  return a.size;
 }
 
 /** Which columns of one row differ, and their values on each side. */

@@ -7,9 +7,18 @@ import { VerifyError } from './verify-error.js';
 
 export { VerifyError };
 
+/** Rows of one table by primary key: each key's column values as the hex of their bytes (as DifferenceRef keys). */
+export interface ScopedRows {
+  /** 'db.table' */
+  table: string;
+  keys: string[][];
+}
+
 export interface VerifyScope {
-  /** 'db.table' (identity); undefined: every table. */
+  /** 'db.table' compared whole (identity); undefined: every table. */
   tables?: string[];
+  /** Identity: these rows compared too (those of a table in `tables` are compared with it). */
+  rows?: ScopedRows[];
   /** Items (item packs); undefined: every item. */
   items?: LogicalItem[];
 }

@@ -94,3 +94,23 @@ describe('journal round trip', () => {
     await expect(late).rejects.toMatchObject({ code: 'JOURNAL_CLOSED' });
   });
 });
+
+describe('reading from a late seq', () => {
+  it('starts at a boundary an earlier reader saw and gives exactly the entries from there, also after more appends', async () => {
+    const dir = await tempDir();
+    const w = await JournalWriter.open({ dir, fsync: 'none', log: silent });
+    const txns = Array.from({ length: 3000 }, (_, i) => txn(1 + (i % 3), `INSERT INTO t VALUES (${i})`, `UPDATE t SET a = ${i}`));
+    for (const t of txns) await w.append(t);
+    const all = await readAll(dir); // remembers batch boundaries
+    expect(all).toHaveLength(6000);
+    for (const from of [1, 999, 1000, 1001, 4321, 5999, 6000]) {
+      const got = await readAll(dir, from);
+      expect(got.map((e) => e.seq)).toEqual(all.slice(from - 1).map((e) => e.seq));
+      expect(got[0]).toEqual(all[from - 1]);
+    }
+    await w.append(txn(9, 'INSERT INTO t VALUES (-1)'));
+    const tail = await readAll(dir, 5500);
+    expect(tail.map((e) => e.seq)).toEqual(Array.from({ length: 502 }, (_, i) => 5500 + i));
+    await w.close();
+  });
+});
