@@ -1,13 +1,5 @@
 #!/usr/bin/env node
-import { proxyCommand, PROXY_HELP } from './cli/proxy-command.js';
-import { journalCommand, JOURNAL_HELP } from './cli/journal-command.js';
-import { demoCommand, DEMO_HELP } from './cli/demo-command.js';
-import { adminCommand, ADMIN_HELP } from './cli/admin-command.js';
-import { replayCommand, REPLAY_HELP } from './cli/replay-command.js';
-import { migrateCommand, MIGRATE_HELP } from './cli/migrate-command.js';
-import { verifyCommand, VERIFY_HELP } from './cli/verify-command.js';
-import { upgradeCommand, UPGRADE_HELP } from './cli/upgrade-command.js';
-import { upgradeClientCommand, upgradeClientHelp } from './cli/switchover-command.js';
+import type { UpgradeClientVerb } from './cli/switchover-command.js';
 
 const HELP = `metamorph: online upgrades for MySQL-backed web applications
 
@@ -26,35 +18,35 @@ Verbs:
   demo      a MediaWiki 1.4 wiki upgraded online to 1.5 under traffic, with switchover, on this machine
   help      this text`;
 
-const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
-  proxy: { run: proxyCommand, help: PROXY_HELP },
-  journal: { run: journalCommand, help: JOURNAL_HELP },
-  demo: { run: demoCommand, help: DEMO_HELP },
-  admin: { run: adminCommand, help: ADMIN_HELP },
-  replay: { run: replayCommand, help: REPLAY_HELP },
-  migrate: { run: migrateCommand, help: MIGRATE_HELP },
-  verify: { run: verifyCommand, help: VERIFY_HELP },
-  upgrade: { run: upgradeCommand, help: UPGRADE_HELP },
-  switchover: { run: upgradeClientCommand('switchover'), help: upgradeClientHelp('switchover') },
-  rollback: { run: upgradeClientCommand('rollback'), help: upgradeClientHelp('rollback') },
-  abort: { run: upgradeClientCommand('abort'), help: upgradeClientHelp('abort') },
-  finish: { run: upgradeClientCommand('finish'), help: upgradeClientHelp('finish') },
-  'upgrade-status': { run: upgradeClientCommand('upgrade-status'), help: upgradeClientHelp('upgrade-status') },
+interface Verb { run: (argv: string[]) => Promise<number>; help: string }
+
+/** Each verb's module loads only when used: a proxy restarting after a crash must not wait for the AWS SDK. */
+const VERBS: Record<string, () => Promise<Verb>> = {
+  proxy: () => import('./cli/proxy-command.js').then((m) => ({ run: m.proxyCommand, help: m.PROXY_HELP })),
+  journal: () => import('./cli/journal-command.js').then((m) => ({ run: m.journalCommand, help: m.JOURNAL_HELP })),
+  demo: () => import('./cli/demo-command.js').then((m) => ({ run: m.demoCommand, help: m.DEMO_HELP })),
+  admin: () => import('./cli/admin-command.js').then((m) => ({ run: m.adminCommand, help: m.ADMIN_HELP })),
+  replay: () => import('./cli/replay-command.js').then((m) => ({ run: m.replayCommand, help: m.REPLAY_HELP })),
+  migrate: () => import('./cli/migrate-command.js').then((m) => ({ run: m.migrateCommand, help: m.MIGRATE_HELP })),
+  verify: () => import('./cli/verify-command.js').then((m) => ({ run: m.verifyCommand, help: m.VERIFY_HELP })),
+  upgrade: () => import('./cli/upgrade-command.js').then((m) => ({ run: m.upgradeCommand, help: m.UPGRADE_HELP })),
+  ...Object.fromEntries(['switchover', 'rollback', 'abort', 'finish', 'upgrade-status'].map((name) => [name,
+    () => import('./cli/switchover-command.js').then((m) => ({ run: m.upgradeClientCommand(name as UpgradeClientVerb), help: m.upgradeClientHelp(name as UpgradeClientVerb) }))])),
 };
 
 async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
     const topic = verb === 'help' && rest[0] ? VERBS[rest[0]] : undefined;
-    console.log(topic ? topic.help : HELP);
+    console.log(topic ? (await topic()).help : HELP);
     return 0;
   }
-  const v = VERBS[verb];
-  if (!v) {
+  const load = VERBS[verb];
+  if (!load) {
     console.error(`metamorph: unknown verb "${verb}"\n\n${HELP}`);
     return 2;
   }
-  return v.run(rest);
+  return (await load()).run(rest);
 }
 
 main(process.argv.slice(2)).then(
