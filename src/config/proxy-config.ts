@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
+import { jsonSyntaxProblem } from './json-syntax.js';
 
 export interface HostPort { host: string; port: number }
 
@@ -186,7 +187,7 @@ export function loadProxyConfig(path: string): ProxyConfig {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError('(file)', `${path} is not valid JSON: ${(e as Error).message}`);
+    throw new ConfigError('(file)', `${path}: ${jsonSyntaxProblem(text, e)}`);
   }
   return parseProxyConfig(raw, dirname(resolve(path)));
 }

@@ -174,6 +174,7 @@ export class ResponseTracker {
 }
 
 function columnCount(p: Buffer): number {
+  if (p.length === 0) throw new ProtocolError('TRUNCATED', 'empty packet where a result set header was expected');
   const h = p[0];
   if (h < 0xfb) return h;
   if (h === 0xfc && p.length >= 3) return p.readUInt16LE(1);

@@ -403,10 +403,15 @@ export class Session implements GateMember {
     }
   }
 
+  /**
+   * Malformed input ends this session only. Any other error here is a proxy bug: it too ends
+   * only this session (the others are fine), logged as an error with its stack.
+   */
   private protocolFailure(side: 'client' | 'server', e: unknown): void {
-    if (!(e instanceof ProtocolError)) throw e;
     this.deps.stats.protocolErrors++;
-    this.end(`malformed packet from the ${side}: ${e.code}: ${e.message}`, 'warn');
+    if (e instanceof ProtocolError) return this.end(`malformed packet from the ${side}: ${e.code}: ${e.message}`, 'warn');
+    this.deps.log.error({ session: this.id, side, err: (e as Error).message, stack: (e as Error).stack }, 'internal error while handling a packet; this session is closed');
+    this.end(`internal error on a packet from the ${side}: ${(e as Error).message}`, 'warn');
   }
 
   private toServer(bufs: Buffer[]): void {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { jsonSyntaxProblem } from '../config/json-syntax.js';
 import { createProvider } from '../provision/provider.js';
 import { parseDsn, type Dsn } from '../provision/dsn.js';
 import { ProvisionConfigError } from '../provision/provision-error.js';
@@ -73,7 +74,7 @@ export function loadUpgradeConfig(path: string): UpgradeConfig {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new UpgradeConfigError('(file)', `${path} is not JSON: ${(err as Error).message}`);
+    throw new UpgradeConfigError('(file)', `${path}: ${jsonSyntaxProblem(text, err)}`);
   }
   return parseUpgradeConfig(raw, dirname(resolve(path)));
 }

@@ -127,7 +127,7 @@ describe('metamorph proxy --config rejects them too, exit 2 naming the key', () 
     const file = configFile('{ "listen": { "port": 3307 }, }');
     const r = await runCli(['proxy', '--config', file], 15_000);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`metamorph: config: (file): ${file} is not valid JSON`);
+    expect(r.stderr).toContain(`metamorph: config: (file): ${file}: it is not valid JSON`);
   });
 });
 
