@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need: MariaDB server and client, sysbench, PHP with mysqli, openssl,
-# procps, Prometheus (the metrics tests scrape the proxy with it), and the npm packages. Only
+# procps, Prometheus (the metrics tests scrape the proxy with it), MediaWiki 1.39 (Debian's
+# package; it pulls apache2, which is never started), and the npm packages. Only
 # checks (a few milliseconds) when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +9,7 @@ cd "$(dirname "$0")/.."
 # Debian installs mariadbd in sbin, which is not on a non-root PATH.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
-PACKAGES=(mariadb-server mariadb-client sysbench php-cli php-mysql openssl procps util-linux prometheus openssh-server openssh-client)
+PACKAGES=(mariadb-server mariadb-client sysbench php-cli php-mysql mediawiki openssl procps util-linux prometheus openssh-server openssh-client)
 COMMANDS=(mariadbd mariadb-install-db mariadb mariadb-admin sysbench php openssl ps setpriv prometheus promtool sshd)
 
 missing_tools() {
@@ -20,6 +21,8 @@ missing_tools() {
   if command -v php >/dev/null 2>&1 && ! php -r 'exit(extension_loaded("mysqli") ? 0 : 1);'; then
     echo "php-mysqli-extension"
   fi
+  # mediawiki ships PHP sources, not a command.
+  [[ -f /usr/share/mediawiki/maintenance/install.php ]] || echo "mediawiki"
 }
 
 install_packages() {
@@ -63,7 +66,7 @@ if [[ ! -d node_modules || ( -f package-lock.json && package-lock.json -nt node_
 fi
 
 if [[ ${#did[@]} -eq 0 ]]; then
-  echo "install-deps: all present (mariadb, sysbench, php-mysql, openssl, procps, prometheus, sshd, node_modules)"
+  echo "install-deps: all present (mariadb, sysbench, php-mysql, mediawiki, openssl, procps, prometheus, sshd, node_modules)"
 else
   echo "install-deps: $(IFS=';'; echo "${did[*]}")"
 fi

@@ -339,6 +339,7 @@ export class Session implements GateMember {
     }
     // Its reads saw the old server before the lock; InnoDB writes read the latest rows anyway.
     if (inTrans && (this.status & ServerStatus.AUTOCOMMIT) !== 0) await link.run('START TRANSACTION');
+    if (inTrans) for (const name of this.txn.savepointNames) await link.run(`SAVEPOINT \`${name.replace(/`/g, '``')}\``);
   }
 
   private swapUpstream(link: UpstreamLink, serverCaps: number, generation: number, status: number): void {
@@ -852,6 +853,7 @@ export class Session implements GateMember {
         this.status = status;
         const commits = st ? this.applyResult(st, ev) : [];
         if (!(status & ServerStatus.IN_TRANS) && this.txn.size > 0) commits.push(this.commitTxn());
+        else if (!(status & ServerStatus.IN_TRANS) && this.txn.hasSavepoints) this.txn.discard(); // a read-only transaction ended
         if (commits.length === 0) return this.clientOut.write(p.wire);
         this.holdUntilJournaled(commits, p, last);
       }

@@ -32,6 +32,15 @@ export class TransactionBuffer {
     this.firstWriteAt = null;
   }
 
+  /** Savepoints of the open transaction, oldest first (re-created when the session moves to another server). */
+  get savepointNames(): string[] {
+    return this.savepoints.map((s) => s.name);
+  }
+
+  get hasSavepoints(): boolean {
+    return this.savepoints.length > 0;
+  }
+
   savepoint(name: string): void {
     const key = name.toLowerCase();
     this.savepoints = this.savepoints.filter((s) => s.name !== key);
