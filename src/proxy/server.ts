@@ -36,6 +36,7 @@ export class ProxyServer implements AdminTarget {
   private upstream: UpstreamTarget;
   private lastFlip: UpstreamFlip | null;
   private flipping = false;
+  private readonly startedAt = new Date().toISOString();
 
   private constructor(
     readonly config: ProxyConfig,
@@ -165,6 +166,7 @@ export class ProxyServer implements AdminTarget {
       interceptionLagSeconds: lag.seconds,
       upstream: `${this.upstream.host}:${this.upstream.port}`,
       flip: this.lastFlip,
+      startedAt: this.startedAt,
     };
   }
 

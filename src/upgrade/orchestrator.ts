@@ -370,6 +370,7 @@ export class Upgrade implements UpgradeControl {
       ms: report.ms, kind, repaired, pack: report.pack,
     };
     s.verifications++;
+    if (kind === 'full' && report.clean) s.lastCleanFullPassAt = new Date(Date.now() - report.ms).toISOString();
     this.lastReport = report;
     if (report.clean && seq > (s.verifiedThroughSeq ?? -1)) s.verifiedThroughSeq = seq;
     const level = report.clean ? 'info' : 'warn';
@@ -384,6 +385,7 @@ export class Upgrade implements UpgradeControl {
     if (!engine) throw notNow('no replay is running into the standby side');
     const target = this.flipTarget(direction);
     const s = this.state;
+    await this.requireFullPassSinceProxyStart();
     const before = s.phase;
     const admin = await AdminConnection.open(this.config.proxy.adminSocket).catch((err: Error) => {
       throw new UpgradeError('UPGRADE_PROXY_FAILED', err.message, { cause: err });
@@ -415,6 +417,19 @@ export class Upgrade implements UpgradeControl {
     if (!rehearse) await this.afterSwitchover(direction, before, report);
     else this.save();
     return report;
+  }
+
+  /**
+   * A proxy that died between a server's commit and its journal append leaves that write on the
+   * source only (its client got an error, not an OK). A scoped check reads the journal and cannot
+   * see it; only a full pass can. So after a proxy restart, a switchover waits for one.
+   */
+  private async requireFullPassSinceProxyStart(): Promise<void> {
+    const started = (await this.proxy.status()).startedAt;
+    const passed = this.state.lastCleanFullPassAt;
+    if (typeof started === 'string' && (!passed || passed < started)) {
+      throw notNow(`the proxy (re)started at ${started}, after the last clean full verification (${passed ?? 'none'}): writes it was committing when it stopped may be on the serving side without being journaled; wait for the next full pass`);
+    }
   }
 
   /** Records the flip (or that there was none) and starts the replay the new situation needs. */
