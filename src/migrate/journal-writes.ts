@@ -49,7 +49,7 @@ export async function journalWrites(journalDir: string, from: number, to: number
 }
 
 /** Keys of the schema's tables named in the statement (qualified, or in the entry's database). */
-function namedTables(e: JournalEntry, byName: Map<string, { db: string; key: string }[]>): Set<string> {
+export function namedTables(e: JournalEntry, byName: Map<string, { db: string; key: string }[]>): Set<string> {
   const found = new Set<string>();
   const db = e.db?.toLowerCase() ?? null;
   const lx = new Lexer(e.sql);
