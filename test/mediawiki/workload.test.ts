@@ -35,7 +35,11 @@ async function expectInvariants(db: string): Promise<void> {
   // WatchedItem stores the subject namespace only.
   expect(await count(`SELECT COUNT(*) AS n FROM ${db}.watchlist WHERE wl_namespace & 1`)).toBe(0);
   // A belated edit conflict pushes nothing into old: a title's revision timestamps never repeat.
-  const repeated = await rows(`SELECT ns, title FROM (SELECT old_namespace AS ns, old_title AS title, old_timestamp AS ts FROM ${db}.old UNION ALL SELECT cur_namespace, cur_title, cur_timestamp FROM ${db}.cur) r GROUP BY ns, title, ts HAVING COUNT(*) > 1`);
+  // Except after an undelete: two concurrent undeletes of a title that exists copy its archive
+  // into old twice (Special:Undelete takes no lock there), a state 1.4 itself reaches.
+  const repeated = await rows(`SELECT ns, title FROM (SELECT old_namespace AS ns, old_title AS title, old_timestamp AS ts FROM ${db}.old UNION ALL SELECT cur_namespace, cur_title, cur_timestamp FROM ${db}.cur) r
+    WHERE NOT EXISTS (SELECT 1 FROM ${db}.logging l WHERE l.log_type = 'delete' AND l.log_action = 'restore' AND l.log_namespace = r.ns AND l.log_title = r.title)
+    GROUP BY ns, title, ts HAVING COUNT(*) > 1`);
   expect(repeated).toEqual([]);
   const inverse = await rows<{ ts: Buffer; inv: Buffer }>(`SELECT old_timestamp AS ts, inverse_timestamp AS inv FROM ${db}.old UNION ALL SELECT cur_timestamp, inverse_timestamp FROM ${db}.cur`);
   for (const r of inverse) expect(r.inv.toString()).toBe(r.ts.toString().replace(/\d/g, (d) => String(9 - Number(d))));
