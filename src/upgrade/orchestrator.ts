@@ -146,6 +146,7 @@ export class Upgrade implements UpgradeControl {
       cutSeq: s.cutSeq, copy: m ? { phase: m.phase, progressRatio: m.progressRatio, chunksDone: m.chunksDone, chunksTotal: m.chunksTotal, doneRows: m.doneRows, totalRows: m.totalRows } : s.copy,
       replay: this.engine ? { consumer: this.engine.consumer, appliedSeq: this.engine.appliedSeq, lagSeconds: round3(this.engine.lagSeconds()) } : null,
       verifiedThroughSeq: s.verifiedThroughSeq, lastVerification: s.lastVerification, verifications: s.verifications,
+      lastCleanFullPassAt: s.lastCleanFullPassAt ?? null,
       flips: s.flips, lastSwitchover: s.switchovers.at(-1) ?? null, pendingSwitchover: s.pendingSwitchover,
       phaseMs: s.phaseMs, statementsReplayed: this.replayedNow(), peakLagSeconds: round3(s.peakLagSeconds), lastError: s.lastError,
     };
@@ -349,7 +350,9 @@ export class Upgrade implements UpgradeControl {
   private async verifyPass(): Promise<void> {
     const engine = this.engine;
     if (!engine || !LIVE.includes(this.state.phase) || this.stopping) return;
+    const snapshotsFrom = new Date().toISOString();
     const { report, seq, repaired } = await this.verifier().fullPass(this.sides(), engine);
+    if (report.clean) this.state.lastCleanFullPassAt = snapshotsFrom;
     this.recordVerification(report, seq, 'full', repaired);
     if (report.clean && this.state.phase === 'verify') this.setPhase('waiting');
     if (!report.clean && this.state.phase === 'waiting') this.setPhase('verify');
@@ -370,7 +373,6 @@ export class Upgrade implements UpgradeControl {
       ms: report.ms, kind, repaired, pack: report.pack,
     };
     s.verifications++;
-    if (kind === 'full' && report.clean) s.lastCleanFullPassAt = new Date(Date.now() - report.ms).toISOString();
     this.lastReport = report;
     if (report.clean && seq > (s.verifiedThroughSeq ?? -1)) s.verifiedThroughSeq = seq;
     const level = report.clean ? 'info' : 'warn';

@@ -68,7 +68,7 @@ export interface UpgradeState {
   /** Both sides were found equal through this seq (a full pass or a switchover's scoped check). */
   verifiedThroughSeq: number | null;
   lastVerification: VerificationSummary | null;
-  /** When the last clean full pass took its snapshots (writes the proxy lost in a crash are found only by one). */
+  /** When the last clean full pass began (before its snapshots): writes the proxy lost in a crash are found only by one. */
   lastCleanFullPassAt?: string;
   verifications: number;
   switchovers: SwitchoverSummary[];
