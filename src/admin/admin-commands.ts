@@ -1,3 +1,4 @@
+import { splitHostPort } from '../config/host-port.js';
 import type { WriteGate } from '../proxy/write-gate.js';
 
 /** What admin commands act on; the proxy server provides it. */
@@ -87,11 +88,11 @@ const COMMANDS: Record<string, Command> = {
     usage: 'flip HOST:PORT [timeout_ms]',
     help: 'while locked: point the proxy at another server and move open sessions there (switchover.credentials); then unlock',
     run: async (t, args) => {
-      const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(args[0] ?? '');
-      if (!m || Number(m[3]) < 1 || Number(m[3]) > 65535) return { ok: false, error: `flip: expected HOST:PORT, got ${JSON.stringify(args[0] ?? '')}` };
+      const to = splitHostPort(args[0] ?? '');
+      if (!to || to.port < 1) return { ok: false, error: `flip: expected HOST:PORT, got ${JSON.stringify(args[0] ?? '')}` };
       const timeout = args[1] === undefined ? t.defaultLockTimeoutMs : Number(args[1]);
       if (!Number.isInteger(timeout) || timeout < 1) return { ok: false, error: `flip: timeout_ms must be a positive integer, got ${args[1]}` };
-      return t.flip(m[1] ?? m[2], Number(m[3]), timeout);
+      return t.flip(to.host, to.port, timeout);
     },
   },
   connections: {

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { jsonSyntaxProblem } from './json-syntax.js';
 
-export interface HostPort { host: string; port: number }
+import { splitHostPort, type HostPort } from './host-port.js';
+
+export type { HostPort };
 
 export interface ProxyConfig {
   listen: HostPort;
@@ -194,8 +196,7 @@ export function loadProxyConfig(path: string): ProxyConfig {
 
 /** Parses `HOST:PORT` (or `[v6]:PORT`) from a command-line flag. */
 export function parseHostPort(flag: string, value: string): HostPort {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port < 0 || port > 65535) throw new ConfigError(flag, `expected HOST:PORT, got ${JSON.stringify(value)}`);
-  return { host: m[1] ?? m[2], port };
+  const hp = splitHostPort(value);
+  if (!hp) throw new ConfigError(flag, `expected HOST:PORT, got ${JSON.stringify(value)}`);
+  return hp;
 }

@@ -1,7 +1,7 @@
 import { adminRequest } from '../admin/admin-client.js';
+import { splitHostPort, type HostPort } from '../config/host-port.js';
 import { UpgradeError } from './upgrade-errors.js';
 
-export type HostPort = { host: string; port: number };
 
 /** What the orchestrator reads from the proxy's admin socket (one request per connection). */
 export class ProxyView {
@@ -18,7 +18,7 @@ export class ProxyView {
   /** Where the proxy sends queries now, or null when its status does not say. */
   async upstream(): Promise<HostPort | null> {
     const up = (await this.status()).upstream;
-    return typeof up === 'string' ? parseHostPort(up) : null;
+    return typeof up === 'string' ? splitHostPort(up) : null;
   }
 
   /**
@@ -42,9 +42,4 @@ export class ProxyView {
     const position = await adminRequest(this.adminSocket, 'position', 10_000);
     return Number(position.headSeq);
   }
-}
-
-export function parseHostPort(text: string): HostPort | null {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
-  return m ? { host: m[1] ?? m[2], port: Number(m[3]) } : null;
 }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { splitHostPort } from '../config/host-port.js';
 import { jsonSyntaxProblem } from '../config/json-syntax.js';
 import { createProvider } from '../provision/provider.js';
 import { parseDsn, type Dsn } from '../provision/dsn.js';
@@ -204,10 +205,9 @@ function dsn(raw: Json, key: string): Dsn {
 }
 
 function hostPort(key: string, value: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port < 1 || port > 65535) throw new UpgradeConfigError(key, `expected HOST:PORT, got ${JSON.stringify(value)}`);
-  return { host: m[1] ?? m[2], port };
+  const hp = splitHostPort(value);
+  if (!hp || hp.port < 1) throw new UpgradeConfigError(key, `expected HOST:PORT, got ${JSON.stringify(value)}`);
+  return hp;
 }
 
 function object(value: unknown, key: string): Json {
