@@ -378,7 +378,11 @@ export class Session implements GateMember {
   /** Notes what ties this session to its server: temporary tables, named locks. */
   private noteSessionBound(st: PendingStatement): void {
     const c = st.classified;
-    if (c.writeKind === 'ddl' && !c.implicitCommit && /^\s*CREATE\b/i.test(preview(st.sql))) this.pinnedBy = 'it created a temporary table';
+    if (c.kind === 'write') {
+      if (c.writeKind === 'ddl' && !c.implicitCommit && /^\s*CREATE\b/i.test(preview(st.sql))) this.pinnedBy = 'it created a temporary table';
+      return;
+    }
+    // GET_LOCK and RELEASE_LOCK come in SELECT or DO; one byte scan each, no string made.
     if (st.sql.indexOf('_LOCK') < 0 && st.sql.indexOf('_lock') < 0) return;
     const text = st.sql.toString('utf8');
     if (/RELEASE_ALL_LOCKS\s*\(/i.test(text)) this.namedLocks = [];
@@ -661,7 +665,9 @@ export class Session implements GateMember {
     const flagAt = EXECUTE_HEADER + ((n + 7) >> 3);
     if (p.payload.length <= flagAt) return p;
     if (p.payload[flagAt] === 1) {
-      ps.typeBytes = Buffer.from(p.payload.subarray(flagAt + 1, flagAt + 1 + 2 * n));
+      // Clients that bind types on every execute (mysql2) mostly repeat them: copy only a change.
+      const types = p.payload.subarray(flagAt + 1, flagAt + 1 + 2 * n);
+      if (!ps.typeBytes?.equals(types)) ps.typeBytes = Buffer.from(types);
       ps.needsTypes = false;
       return p;
     }

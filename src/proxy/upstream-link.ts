@@ -50,16 +50,31 @@ export class UpstreamLink {
   }
 
   static async login(p: LoginParams): Promise<{ link: UpstreamLink; greeting: Greeting }> {
-    const socket = net.connect({ host: p.host, port: p.port, noDelay: true });
     const caps = ((p.capabilities & ~NOT_SENT) | REQUIRED | (p.database ? Capability.CONNECT_WITH_DB : 0)) >>> 0;
-    const link = new UpstreamLink(socket, caps, p.maxPacketBytes);
-    socket.on('data', (c: Buffer) => link.onData(c));
-    socket.on('error', (e) => link.fail(new UpstreamLoginError(`upstream ${p.host}:${p.port}: ${e.message}`)));
-    socket.on('close', () => link.fail(new UpstreamLoginError(`upstream ${p.host}:${p.port} closed the connection`)));
-    const timer = setTimeout(() => link.fail(new UpstreamLoginError(`no login to ${p.host}:${p.port} within ${p.timeoutMs} ms`)), p.timeoutMs);
-    try {
+    return UpstreamLink.within(p.host, p.port, caps, p.maxPacketBytes, p.timeoutMs, async (link) => {
       const greeting = await link.handshake(p);
       return { link, greeting };
+    });
+  }
+
+  /** Resolves once host:port sends a MySQL greeting (no login). */
+  static async probe(host: string, port: number, timeoutMs: number): Promise<void> {
+    await UpstreamLink.within(host, port, 0, 1024 * 1024, timeoutMs, async (link) => {
+      await link.greeting();
+      link.close();
+    });
+  }
+
+  /** A connection to host:port for `work`, which must finish within timeoutMs; closed if it fails. */
+  private static async within<T>(host: string, port: number, caps: number, maxPacketBytes: number, timeoutMs: number, work: (link: UpstreamLink) => Promise<T>): Promise<T> {
+    const socket = net.connect({ host, port, noDelay: true });
+    const link = new UpstreamLink(socket, caps, maxPacketBytes);
+    socket.on('data', (c: Buffer) => link.onData(c));
+    socket.on('error', (e) => link.fail(new UpstreamLoginError(`upstream ${host}:${port}: ${e.message}`)));
+    socket.on('close', () => link.fail(new UpstreamLoginError(`upstream ${host}:${port} closed the connection`)));
+    const timer = setTimeout(() => link.fail(new UpstreamLoginError(`no answer from ${host}:${port} within ${timeoutMs} ms`)), timeoutMs);
+    try {
+      return await work(link);
     } catch (e) {
       socket.destroy();
       throw e;
@@ -68,28 +83,14 @@ export class UpstreamLink {
     }
   }
 
-  /** Resolves once host:port sends a MySQL greeting (no login). */
-  static async probe(host: string, port: number, timeoutMs: number): Promise<void> {
-    const socket = net.connect({ host, port });
-    const link = new UpstreamLink(socket, 0, 1024 * 1024);
-    socket.on('data', (c: Buffer) => link.onData(c));
-    socket.on('error', (e) => link.fail(new UpstreamLoginError(e.message)));
-    socket.on('close', () => link.fail(new UpstreamLoginError('connection closed')));
-    const timer = setTimeout(() => link.fail(new UpstreamLoginError(`no greeting within ${timeoutMs} ms`)), timeoutMs);
-    try {
-      const first = await link.next();
-      if (first.payload[0] === 0xff) throw new UpstreamLoginError(parseErr(first.payload, 0).message);
-      parseGreeting(first.payload);
-    } finally {
-      clearTimeout(timer);
-      socket.destroy();
-    }
+  private async greeting(): Promise<{ greeting: Greeting; seq: number }> {
+    const first = await this.next();
+    if (first.payload[0] === 0xff) throw new UpstreamLoginError(`upstream refused the connection: ${parseErr(first.payload, 0).message}`);
+    return { greeting: parseGreeting(first.payload), seq: first.seq };
   }
 
   private async handshake(p: LoginParams): Promise<Greeting> {
-    const first = await this.next();
-    if (first.payload[0] === 0xff) throw new UpstreamLoginError(`upstream refused the connection: ${parseErr(first.payload, 0).message}`);
-    const greeting = parseGreeting(first.payload);
+    const { greeting, seq } = await this.greeting();
     const missing = (this.caps & ~greeting.capabilities & ~Capability.CLIENT_MYSQL) >>> 0;
     if (missing) throw new UpstreamLoginError(`the new upstream lacks capabilities the session uses (0x${missing.toString(16)})`);
     const plugin = greeting.authPluginName ?? NATIVE;
@@ -97,8 +98,8 @@ export class UpstreamLink {
     const w = new ByteWriter().u32((this.caps | Capability.CLIENT_MYSQL) >>> 0).u32(p.maxPacketBytes).u8(p.charset).bytes(Buffer.alloc(23))
       .nulString(p.user).u8(auth.length).bytes(auth);
     if (p.database) w.nulString(p.database);
-    w.nulString(plugin === NATIVE ? NATIVE : plugin);
-    this.send(first.seq + 1, w.toBuffer());
+    w.nulString(plugin);
+    this.send(seq + 1, w.toBuffer());
     for (;;) {
       const r = await this.next();
       const head = r.payload[0];
