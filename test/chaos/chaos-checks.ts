@@ -5,8 +5,20 @@ import type { JournalEntry } from '../../src/journal/record.js';
 import { identityPack } from '../../src/translate/identity.js';
 import { verifyData, type VerifyReport } from '../../src/verify/verify.js';
 import type { MariaDB } from '../harness/mariadb.js';
-import { insertedId } from '../harness/write-load.js';
+import mysql from 'mysql2/promise';
+import { insertedId, writeLoadTableSql } from '../harness/write-load.js';
 import { runCli } from '../harness/proxy-process.js';
+
+/** Database t and its write-load table t.w, made through the proxy on `port` (so journaled too). */
+export async function createLoadTable(port: number): Promise<void> {
+  const setup = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root' });
+  try {
+    await setup.query('CREATE DATABASE t');
+    await setup.query(writeLoadTableSql('t.w'));
+  } finally {
+    await setup.end();
+  }
+}
 
 export async function readJournal(journalDir: string): Promise<JournalEntry[]> {
   const out: JournalEntry[] = [];

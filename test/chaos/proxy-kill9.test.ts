@@ -1,14 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { expectSameTables } from '../apply/replay-fixture.js';
 import { startMariaDB, type MariaDB } from '../harness/mariadb.js';
 import { freePort } from '../harness/ports.js';
 import { startProxyProcess, type ProxyProcess } from '../harness/proxy-process.js';
-import { journaledIdCounts, WriteLoad, writeLoadTableSql } from '../harness/write-load.js';
+import { journaledIdCounts, WriteLoad } from '../harness/write-load.js';
 import { AckedSysbench, MYSQL2_FIRST_ID } from './acked-sysbench.js';
-import { idsOn, journalVerify, readJournal, replayAll, verifyIdentity, without } from './chaos-checks.js';
+import { idsOn, journalVerify, readJournal, replayAll, verifyIdentity, without, createLoadTable } from './chaos-checks.js';
 import { chaosRandom, sleep } from './chaos-random.js';
 
 /** CHAOS_KILLS=200 for a longer soak. */
@@ -41,10 +40,7 @@ it(`kill -9 of the proxy ${KILLS} times under sysbench + mysql2 write load: ever
   const start = () => startProxyProcess({ port, upstreamPort: source.port, journalDir, config: { journal: { segmentBytes: 64 * 1024 } }, readyTimeoutMs: READY_MS });
   proxy = await start();
   // The schema goes through the proxy too: the replayed target is built from the journal alone.
-  const setup = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root' });
-  await setup.query(`CREATE DATABASE t`);
-  await setup.query(writeLoadTableSql('t.w'));
-  await setup.end();
+  await createLoadTable(port);
 
   const bench = AckedSysbench.start({ port, database: 't', table: 'w', threads: 4 });
   const load = WriteLoad.start({ port, database: 't', table: 'w', workers: 2, firstId: MYSQL2_FIRST_ID });

@@ -6,9 +6,9 @@ import { expectSameTables } from '../apply/replay-fixture.js';
 import { startMariaDB, type MariaDB } from '../harness/mariadb.js';
 import { freePort } from '../harness/ports.js';
 import { startProxyProcess, type ProxyProcess } from '../harness/proxy-process.js';
-import { journaledIdCounts, WriteLoad, writeLoadTableSql } from '../harness/write-load.js';
+import { journaledIdCounts, WriteLoad } from '../harness/write-load.js';
 import { AckedSysbench, MYSQL2_FIRST_ID } from './acked-sysbench.js';
-import { idsOn, journalVerify, partialTransactions, readJournal, replayAll, without } from './chaos-checks.js';
+import { idsOn, journalVerify, partialTransactions, readJournal, replayAll, without, createLoadTable } from './chaos-checks.js';
 import { chaosRandom, sleep } from './chaos-random.js';
 
 /** How the upstream goes away in each cycle. */
@@ -76,10 +76,7 @@ it('upstream MariaDB killed (-9) and stopped (SIGTERM) mid-load, twice each: cli
   const port = await freePort();
   proxy = await startProxyProcess({ port, upstreamPort: source.port, journalDir, readyTimeoutMs: 30_000 });
   const pid = proxy.pid;
-  const setup = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root' });
-  await setup.query('CREATE DATABASE t');
-  await setup.query(writeLoadTableSql('t.w'));
-  await setup.end();
+  await createLoadTable(port);
 
   const bench = AckedSysbench.start({ port, database: 't', table: 'w', threads: 3 });
   const load = WriteLoad.start({ port, database: 't', table: 'w', workers: 2, firstId: MYSQL2_FIRST_ID });

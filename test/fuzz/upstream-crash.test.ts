@@ -34,7 +34,7 @@ function serverAnswering(answer: Buffer): (s: net.Socket) => void {
 
 beforeAll(async () => {
   dir = mkdtempSync('/dev/shm/metamorph-fuzz-crash-');
-  fake = await FakeUpstream.start(await freePort()); // every connection is scripted: nothing is relayed
+  fake = await FakeUpstream.start(); // every connection is scripted: nothing is relayed
   proxy = await startProxyProcess({
     port: await freePort(), upstreamPort: fake.port, journalDir: join(dir, 'journal'),
     config: { admin: { socket: join(dir, 'admin.sock') }, shutdown: { drainMs: 500 } },

@@ -7,14 +7,17 @@ export type UpstreamScript = (socket: net.Socket) => void;
  * A TCP server to put between the proxy and a real MariaDB: connections are relayed to the real
  * server unless a script was queued with next(), in which case that connection is played by the
  * script instead (a misbehaving or silent server). Scripts are taken in order, one per connection.
+ * Without `relayPort` an unscripted connection is closed at once: a trap that counts who reached it.
  */
 export class FakeUpstream {
+  /** Connections accepted so far. */
+  connections = 0;
   private readonly scripts: UpstreamScript[] = [];
   private readonly sockets = new Set<net.Socket>();
 
-  private constructor(private readonly server: net.Server, private readonly relayPort: number) {}
+  private constructor(private readonly server: net.Server, private readonly relayPort: number | undefined) {}
 
-  static async start(relayPort: number): Promise<FakeUpstream> {
+  static async start(relayPort?: number): Promise<FakeUpstream> {
     const server = net.createServer();
     const fake = new FakeUpstream(server, relayPort);
     server.on('connection', (s) => fake.accept(s));
@@ -40,10 +43,12 @@ export class FakeUpstream {
   }
 
   private accept(socket: net.Socket): void {
+    this.connections++;
     this.track(socket);
     socket.on('error', () => socket.destroy());
     const script = this.scripts.shift();
     if (script) return script(socket);
+    if (this.relayPort === undefined) return void socket.destroy();
     const real = net.connect({ host: '127.0.0.1', port: this.relayPort });
     this.track(real);
     real.on('error', () => socket.destroy());

@@ -6,6 +6,7 @@ import { AdminConnection, adminRequest } from '../../src/admin/admin-client.js';
 import type { JournalEntry } from '../../src/journal/record.js';
 import { Upgrade, type UpgradeOutcome } from '../../src/upgrade/orchestrator.js';
 import type { Reply } from '../../src/upgrade/upgrade-admin.js';
+import { identityUpgradeConfig } from '../upgrade/upgrade-fixture.js';
 import { parseUpgradeConfig } from '../../src/upgrade/upgrade-config.js';
 import { checksumTables, compareChecksums, type TableChecksum } from '../../src/verify/checksum-tables.js';
 import { startMariaDB, type MariaDB } from '../harness/mariadb.js';
@@ -94,17 +95,7 @@ it('MediaWiki 1.39 edited over HTTP during an identity upgrade: no edit fails, e
   await until('every editor moved a page on the first server', () => e.moves >= EDITORS || e.failures > 0, 60_000, () => `${e.moves} moves`);
   await expectNoFailureYet(e);
 
-  const config = parseUpgradeConfig({
-    pack: 'identity',
-    source: `mysql://root@127.0.0.1:${source.port}/`,
-    proxy: { adminSocket: proxy.adminSocket, journalDir: proxy.journalDir },
-    provision: { provider: 'existing', dsn: `mysql://root@127.0.0.1:${target.port}/` },
-    stateDir: join(dir, 'upgrade'),
-    accounts: ['app'],
-    migrate: { databases: [DB], chunkRows: 2000, workers: 2 },
-    verify: { intervalSeconds: 1 },
-    switchover: { maxLagSeconds: 5, lockMs: 3000, catchUpMs: 5000, verifyMs: 10_000, flipMs: 5000, totalMs: 30_000 },
-  });
+  const config = parseUpgradeConfig(identityUpgradeConfig({ source, target, proxy, stateDir: join(dir, 'upgrade'), database: DB, chunkRows: 2000 }));
   const { log, records } = recordingLogger('mw139-upgrade', process.env.METAMORPH_TEST_LOG !== undefined);
   const u = new Upgrade({ config, log });
   upgrade = u;

@@ -12,7 +12,7 @@ import { AdminLines } from '../admin/admin-lines.js';
 import { APP_PASSWORD, APP_USER, startMariaDB, type MariaDB } from '../harness/mariadb.js';
 import { RawClient } from '../harness/raw-client.js';
 import { startProxy, type ProxyFixture } from '../proxy/proxy-fixture.js';
-import { CountingListener } from './counting-listener.js';
+import { FakeUpstream } from '../harness/fake-upstream.js';
 
 // The proxy opens connections to its configured upstream only: nothing a client sends (database
 // names, connection attributes, COM_CHANGE_USER, a TLS request) and nothing an unauthenticated
@@ -23,9 +23,9 @@ import { CountingListener } from './counting-listener.js';
 const TOKEN = 'sec-token-7c1d9e2f4a6b8c0d';
 let a: MariaDB;
 let b: MariaDB;
-let toA: CountingListener;
-let toB: CountingListener;
-let trap: CountingListener;
+let toA: FakeUpstream;
+let toB: FakeUpstream;
+let trap: FakeUpstream;
 let proxy: ProxyFixture;
 /** The restart test stops the fixture's server itself. */
 let serverStopped = false;
@@ -49,7 +49,7 @@ async function servingPort(port: number): Promise<number> {
 
 beforeAll(async () => {
   [a, b] = await Promise.all([startMariaDB({ name: 'sec-up-a' }), startMariaDB({ name: 'sec-up-b' })]);
-  [toA, toB, trap] = await Promise.all([CountingListener.start(a.port), CountingListener.start(b.port), CountingListener.start()]);
+  [toA, toB, trap] = await Promise.all([FakeUpstream.start(a.port), FakeUpstream.start(b.port), FakeUpstream.start()]);
   dir = mkdtempSync('/dev/shm/metamorph-sec-up-');
   proxy = await startProxy(toA.port, {
     switchover: { credentials: { [APP_USER]: APP_PASSWORD } },

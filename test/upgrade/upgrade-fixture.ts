@@ -34,6 +34,25 @@ export interface UpgradeWorld {
 
 const SYSBENCH = { host: '127.0.0.1', user: 'app', password: 'apppass', db: DB, tables: 4, tableSize: 5000 } as const;
 
+/** An identity upgrade of `database` from source (behind the proxy) to target, with test-sized budgets. */
+export function identityUpgradeConfig(
+  o: { source: { port: number }; target: { port: number }; proxy: { adminSocket: string; journalDir: string }; stateDir: string; database: string; chunkRows: number },
+  over: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    pack: 'identity',
+    source: `mysql://root@127.0.0.1:${o.source.port}/`,
+    proxy: { adminSocket: o.proxy.adminSocket, journalDir: o.proxy.journalDir },
+    provision: { provider: 'existing', dsn: `mysql://root@127.0.0.1:${o.target.port}/` },
+    stateDir: o.stateDir,
+    accounts: ['app'],
+    migrate: { databases: [o.database], chunkRows: o.chunkRows, workers: 2 },
+    verify: { intervalSeconds: 1 },
+    switchover: { maxLagSeconds: 5, lockMs: 3000, catchUpMs: 5000, verifyMs: 10_000, flipMs: 5000, totalMs: 30_000 },
+    ...over,
+  };
+}
+
 export async function startUpgradeWorld(name: string): Promise<UpgradeWorld> {
   const [source, target] = await Promise.all([startMariaDB({ name: `${name}-old` }), startMariaDB({ name: `${name}-new` })]);
   const proxy = await startProxy(source.port, { switchover: { credentials: { root: '', app: 'apppass' } } });
@@ -43,18 +62,7 @@ export async function startUpgradeWorld(name: string): Promise<UpgradeWorld> {
   await setup.end();
   const prep = await sysbench({ ...SYSBENCH, port: proxy.port, test: 'oltp_read_write', threads: 2, time: 5, command: 'prepare' });
   expect(prep.code, prep.stderr).toBe(0);
-  const config = (over: Record<string, unknown> = {}) => ({
-    pack: 'identity',
-    source: `mysql://root@127.0.0.1:${source.port}/`,
-    proxy: { adminSocket: proxy.adminSocket, journalDir: proxy.journalDir },
-    provision: { provider: 'existing', dsn: `mysql://root@127.0.0.1:${target.port}/` },
-    stateDir: join(dir, 'state'),
-    accounts: ['app'],
-    migrate: { databases: [DB], chunkRows: 1000, workers: 2 },
-    verify: { intervalSeconds: 1 },
-    switchover: { maxLagSeconds: 5, lockMs: 3000, catchUpMs: 5000, verifyMs: 10_000, flipMs: 5000, totalMs: 30_000 },
-    ...over,
-  });
+  const config = (over: Record<string, unknown> = {}) => identityUpgradeConfig({ source, target, proxy, stateDir: join(dir, 'state'), database: DB, chunkRows: 1000 }, over);
   return {
     source, target, proxy, dir, config,
     configFile(over = {}) {
