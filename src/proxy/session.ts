@@ -122,6 +122,8 @@ export class Session implements GateMember {
   private lastInsertId = 0n;
   /** GET_LOCK calls since the last release: re-run on the new server when the session moves. */
   private namedLocks: string[] = [];
+  /** Set once the client left with a write in flight: called when the server has answered it. */
+  private afterInFlight: (() => void) | null = null;
 
   constructor(clientSocket: net.Socket, private readonly deps: SessionDeps) {
     this.id = deps.id;
@@ -206,8 +208,25 @@ export class Session implements GateMember {
   private attachClient(s: net.Socket): void {
     s.on('data', (chunk: Buffer) => this.onClientData(chunk));
     s.on('drain', () => this.upstream.resume());
-    s.on('error', (e) => this.end(`client error: ${e.message}`, 'debug'));
-    s.on('close', () => this.end('client closed the connection', 'debug'));
+    s.on('error', (e) => this.clientGone(`client error: ${e.message}`));
+    s.on('close', () => this.clientGone('client closed the connection'));
+  }
+
+  /**
+   * The client went away. A write it sent may be committing on the server right now: cutting the
+   * upstream would lose the answer, and with it the journal record of a commit that happened.
+   * So the server's answers to what is in flight are still read (and a commit journaled) first.
+   */
+  private clientGone(reason: string): void {
+    if (this.phase === 'closed' || this.afterInFlight) return;
+    if (this.phase !== 'command' || this.commands.length === 0 || !this.writing) return this.end(reason, 'debug');
+    this.held.drop();
+    const limit = this.deps.config.upstream.connectTimeoutMs;
+    const timer = setTimeout(() => this.end(`${reason}; the server did not answer its last write within ${limit} ms`, 'warn'), limit);
+    this.afterInFlight = () => {
+      clearTimeout(timer);
+      this.end(`${reason} (after the server answered its last write)`, 'debug');
+    };
   }
 
   private upstreamFailed(e: Error): void {
@@ -826,6 +845,7 @@ export class Session implements GateMember {
     if (r.done) {
       this.sendLocalAnswers();
       this.deps.gate.poke();
+      if (this.commands.length === 0 && this.afterInFlight) return this.afterInFlight();
       if (this.commands.length === 0 && this.generation !== this.deps.upstream().generation) this.moveIfDue();
     }
   }
